@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include <xsimd/config/xsimd_cpuid.hpp>
 
+#include "trit/detail/target.hpp"
 #include "trit/isa.hpp"
 #include "trit/version.hpp"
 
@@ -33,13 +35,9 @@
 #define TRIT_ARCH_AARCH64 0
 #endif
 
-// Kernel families compiled into this build (target regions need GCC or clang).
-#if !defined(TRIT_HAS_X86_KERNELS)
-#define TRIT_HAS_X86_KERNELS 0
-#endif
-#if !defined(TRIT_HAS_NEON_KERNELS)
-#define TRIT_HAS_NEON_KERNELS 0
-#endif
+// Kernel families compiled into this build: they need target regions (GCC or clang).
+#define TRIT_HAS_X86_KERNELS (TRIT_ARCH_X86_64 && TRIT_HAS_TARGET_REGIONS)
+#define TRIT_HAS_NEON_KERNELS (TRIT_ARCH_AARCH64 && TRIT_HAS_TARGET_REGIONS)
 
 TRIT_BEGIN_NAMESPACE
 
@@ -176,7 +174,12 @@ inline Isa best_isa() {
   static const Isa chosen = [] {
     if (const char* forced = std::getenv("TRIT_ISA")) {
       if (*forced != '\0') {
-        const Isa isa = parse_isa(forced);
+        Isa isa = Isa::automatic;
+        try {
+          isa = parse_isa(forced);
+        } catch (const std::invalid_argument& e) {
+          throw unsupported_isa_error(detail::concat("trit: TRIT_ISA=", forced, ": ", e.what()));
+        }
         if (isa != Isa::automatic) {
           if (!isa_supported(isa)) {
             throw unsupported_isa_error(detail::concat("trit: TRIT_ISA=", forced, " is not supported here: ",

@@ -12,6 +12,8 @@
 #include "trit/detail/cpu_features.hpp"
 #include "trit/detail/gemm_problem.hpp"
 #include "trit/isa.hpp"
+#include "trit/kernels/neon.hpp"
+#include "trit/kernels/x86.hpp"
 #include "trit/matrix_ref.hpp"
 #include "trit/packed_matrix.hpp"
 #include "trit/reference.hpp"

@@ -29,3 +29,11 @@
 #else
 #define TRIT_RESTRICT
 #endif
+
+// Full unrolling of the small fixed loops over rows, chunks and digits in kernel bodies, so
+// their arrays of vectors live in registers.
+#if defined(__clang__) || defined(__GNUC__)
+#define TRIT_UNROLL TRIT_PRAGMA(GCC unroll 16)
+#else
+#define TRIT_UNROLL
+#endif

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up (Debian packages) and runs every trit test:
+#   1. Release build: unit, kernel, dispatch, packaging, header and example tests (INT4 off);
+#   2. the same with TRIT_ENABLE_INT4=ON;
+#   3. the suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   4. the NEON paths, cross-compiled for AArch64 and run under qemu;
+#   5. the CUDA path built with nvcc (its GPU tests skip without a GPU).
+# Set TRIT_TEST_STAGES to a subset (e.g. "release asan") to run fewer.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$(trit_root)
+ensure_packages "${TRIT_BUILD_PACKAGES[@]}"
+jobs=$(trit_jobs)
+stages=${TRIT_TEST_STAGES:-"release int4 asan neon cuda"}
+
+run_ctest_build() {  # name, extra cmake args...
+  local name=$1; shift
+  local build="$root/build/$name"
+  echo "=== $name: configure and build"
+  cmake -S "$root" -B "$build" "$@" >/dev/null
+  cmake --build "$build" -j "$jobs"
+  echo "=== $name: ctest"
+  (cd "$build" && ctest --output-on-failure -j "$jobs")
+}
+
+for stage in $stages; do
+  case $stage in
+    release) run_ctest_build release -DCMAKE_BUILD_TYPE=Release ;;
+    int4) run_ctest_build int4 -DCMAKE_BUILD_TYPE=Release -DTRIT_ENABLE_INT4=ON -DTRIT_BUILD_BENCHMARKS=OFF ;;
+    asan) run_ctest_build asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIT_SANITIZE=ON -DTRIT_ENABLE_INT4=ON \
+            -DTRIT_BUILD_BENCHMARKS=OFF ;;
+    neon) bash "$root/scripts/test-neon.sh" ;;
+    cuda) bash "$root/scripts/test-cuda.sh" ;;
+    *) echo "unknown stage '$stage'" >&2; exit 2 ;;
+  esac
+done
+echo "=== all stages passed: $stages"

@@ -1,0 +1,238 @@
+// Every kernel path this CPU supports against the scalar reference: exact int32
+// accumulators and bit-identical floats, over ragged and real shapes, strides, threads and
+// extreme values. Paths the CPU lacks are skipped with the reason.
+#include <gtest/gtest.h>
+
+#include <trit/trit.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using trit::Isa;
+
+struct Problem {
+  trit::PackedMatrix w;
+  std::vector<std::int8_t> x_storage;  // tokens x stride, with an offset for misalignment
+  trit::ActivationsView x;
+  std::vector<float> scales;
+  std::vector<float> bias;
+};
+
+enum class WeightFill { random, zeros, plus_ones, minus_ones };
+enum class ActFill { random, all_min, all_max };
+
+Problem make_problem(std::size_t rows, std::size_t cols, std::size_t tokens, std::uint32_t seed,
+                     WeightFill wfill = WeightFill::random, ActFill afill = ActFill::random,
+                     std::size_t x_offset = 0, std::size_t x_extra_stride = 0,
+                     trit::ScaleGranularity granularity = trit::ScaleGranularity::per_row) {
+  std::mt19937 rng(seed);
+  std::vector<std::int8_t> trits(rows * cols);
+  std::uniform_int_distribution<int> trit_dist(-1, 1);
+  for (auto& t : trits) {
+    switch (wfill) {
+      case WeightFill::random: t = static_cast<std::int8_t>(trit_dist(rng)); break;
+      case WeightFill::zeros: t = 0; break;
+      case WeightFill::plus_ones: t = 1; break;
+      case WeightFill::minus_ones: t = -1; break;
+    }
+  }
+  std::uniform_real_distribution<float> scale_dist(0.01f, 2.0f);
+  std::vector<float> w_scales(granularity == trit::ScaleGranularity::per_row ? rows : 1);
+  for (auto& s : w_scales) s = scale_dist(rng);
+  Problem p;
+  p.w = trit::pack_trits(trit::matrix<const std::int8_t>(trits.data(), rows, cols), w_scales.data(), w_scales.size(),
+                         granularity);
+  const std::size_t stride = cols + x_extra_stride;
+  p.x_storage.assign(x_offset + tokens * stride, 0);
+  std::uniform_int_distribution<int> act_dist(-128, 127);
+  for (std::size_t n = 0; n < tokens; ++n) {
+    for (std::size_t k = 0; k < cols; ++k) {
+      int v = act_dist(rng);
+      if (afill == ActFill::all_min) v = -128;
+      if (afill == ActFill::all_max) v = 127;
+      p.x_storage[x_offset + n * stride + k] = static_cast<std::int8_t>(v);
+    }
+  }
+  p.scales.resize(tokens);
+  for (auto& s : p.scales) s = scale_dist(rng) * 50.0f;
+  p.bias.resize(rows);
+  for (auto& b : p.bias) b = scale_dist(rng) - 1.0f;
+  p.x = trit::ActivationsView{p.x_storage.data() + x_offset, tokens, cols, stride, p.scales.data()};
+  return p;
+}
+
+struct Reference {
+  std::vector<std::int32_t> acc;
+  std::vector<float> y;
+};
+
+Reference compute_reference(const Problem& p) {
+  const std::size_t rows = p.w.rows(), tokens = p.x.tokens;
+  Reference r{std::vector<std::int32_t>(tokens * rows), std::vector<float>(tokens * rows)};
+  trit::ref::gemm_int32_rows(p.w, p.x, trit::matrix(r.acc.data(), tokens, rows), 0, rows);
+  trit::ref::gemm_rows(p.w, p.x, trit::matrix(r.y.data(), tokens, rows), p.bias.data(), 0, rows);
+  return r;
+}
+
+// The large model shapes are packed and run through the reference once per process, then
+// shared by every path's test.
+struct CachedCase {
+  Problem problem;
+  Reference reference;
+};
+
+const CachedCase& cached_case(std::size_t rows, std::size_t cols, std::size_t tokens, std::uint32_t seed) {
+  static std::map<std::tuple<std::size_t, std::size_t, std::size_t, std::uint32_t>, std::unique_ptr<CachedCase>> cache;
+  auto& slot = cache[{rows, cols, tokens, seed}];
+  if (!slot) {
+    slot = std::make_unique<CachedCase>();
+    slot->problem = make_problem(rows, cols, tokens, seed);
+    slot->reference = compute_reference(slot->problem);
+  }
+  return *slot;
+}
+
+class KernelPath : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!trit::isa_supported(GetParam())) {
+      GTEST_SKIP() << trit::isa_name(GetParam()) << " skipped: " << trit::isa_unsupported_reason(GetParam());
+    }
+  }
+
+  // Runs the path and the reference on the same problem; asserts exact equality of the
+  // int32 accumulators and of the float outputs (compared as bits).
+  void expect_matches_reference(const Problem& p, unsigned threads = 1, std::size_t y_extra_stride = 0,
+                                const Reference* cached = nullptr) {
+    const std::size_t rows = p.w.rows(), tokens = p.x.tokens, y_stride = rows + y_extra_stride;
+    std::vector<std::int32_t> acc(tokens * y_stride, 0x5A5A5A5A);
+    std::vector<float> y(tokens * y_stride, -7.0f);
+    const trit::GemmOptions options{GetParam(), threads};
+    trit::gemm_int32(p.w, p.x, trit::matrix(acc.data(), tokens, rows, y_stride), options);
+    trit::gemm(p.w, p.x, trit::matrix(y.data(), tokens, rows, y_stride), p.bias.data(), options);
+    const Reference computed = cached == nullptr ? compute_reference(p) : Reference{};
+    const std::vector<std::int32_t>& acc_ref = cached == nullptr ? computed.acc : cached->acc;
+    const std::vector<float>& y_ref = cached == nullptr ? computed.y : cached->y;
+    for (std::size_t n = 0; n < tokens; ++n) {
+      for (std::size_t m = 0; m < rows; ++m) {
+        ASSERT_EQ(acc[n * y_stride + m], acc_ref[n * rows + m])
+            << "acc at token " << n << " row " << m << " (" << rows << "x" << p.w.cols() << ", N=" << tokens << ")";
+        ASSERT_EQ(std::memcmp(&y[n * y_stride + m], &y_ref[n * rows + m], sizeof(float)), 0)
+            << "y at token " << n << " row " << m << ": " << y[n * y_stride + m] << " vs " << y_ref[n * rows + m];
+      }
+      for (std::size_t m = rows; m < y_stride; ++m) {
+        ASSERT_EQ(acc[n * y_stride + m], 0x5A5A5A5A) << "wrote into the stride padding";
+        ASSERT_EQ(y[n * y_stride + m], -7.0f) << "wrote into the stride padding";
+      }
+    }
+  }
+};
+
+TEST_P(KernelPath, EveryKUpToTwoGroupsPlusSeven) {
+  for (std::size_t k = 1; k <= 2 * trit::dense243::kGroupTrits + 7; ++k) {
+    expect_matches_reference(make_problem(5, k, 1, static_cast<std::uint32_t>(k)));
+    expect_matches_reference(make_problem(3, k, 3, static_cast<std::uint32_t>(k + 1000)));
+  }
+}
+
+TEST_P(KernelPath, KAroundMultiplesOfBlockSizes) {
+  for (std::size_t block : {5, 16, 32, 64, 256, 320}) {
+    for (std::size_t mult : {1, 2, 3, 7, 11}) {
+      for (int delta : {-1, 0, 1}) {
+        const std::size_t k = block * mult + static_cast<std::size_t>(delta);
+        if (k == 0) continue;
+        expect_matches_reference(make_problem(9, k, 2, static_cast<std::uint32_t>(k * 31 + block)));
+      }
+    }
+  }
+}
+
+TEST_P(KernelPath, PartialRowAndTokenTiles) {
+  for (std::size_t rows : {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 47, 64, 65}) {
+    for (std::size_t tokens : {1, 2, 4, 5, 6, 7, 11, 12, 13, 25}) {
+      expect_matches_reference(make_problem(rows, 333, tokens, static_cast<std::uint32_t>(rows * 100 + tokens)));
+    }
+  }
+}
+
+TEST_P(KernelPath, UnalignedActivationsAndStrides) {
+  for (std::size_t offset : {1, 3, 17}) {
+    for (std::size_t extra : {1, 5, 64}) {
+      expect_matches_reference(make_problem(19, 700, 1, 7, WeightFill::random, ActFill::random, offset, extra), 1, 3);
+      expect_matches_reference(make_problem(37, 987, 9, 8, WeightFill::random, ActFill::random, offset, extra), 1, 5);
+    }
+  }
+}
+
+TEST_P(KernelPath, ThreadCountsGiveIdenticalResults) {
+  for (unsigned threads : {1u, 2u, 3u, 4u}) {
+    expect_matches_reference(make_problem(200, 1000, 1, 11), threads);
+    expect_matches_reference(make_problem(131, 641, 14, 12), threads);
+  }
+}
+
+TEST_P(KernelPath, ExtremeActivationsAndConstantWeights) {
+  for (WeightFill wfill : {WeightFill::random, WeightFill::zeros, WeightFill::plus_ones, WeightFill::minus_ones}) {
+    for (ActFill afill : {ActFill::random, ActFill::all_min, ActFill::all_max}) {
+      for (std::size_t tokens : {1, 13}) {
+        expect_matches_reference(make_problem(33, 6912, tokens, 5, wfill, afill));
+      }
+    }
+  }
+}
+
+TEST_P(KernelPath, PerTensorScale) {
+  expect_matches_reference(make_problem(17, 2560, 1, 21, WeightFill::random, ActFill::random, 0, 0,
+                                        trit::ScaleGranularity::per_tensor));
+  expect_matches_reference(make_problem(17, 2560, 5, 22, WeightFill::random, ActFill::random, 0, 0,
+                                        trit::ScaleGranularity::per_tensor));
+}
+
+using Shape = std::tuple<std::size_t, std::size_t>;
+
+TEST_P(KernelPath, BitNetAndLlamaShapes) {
+  const Shape shapes[] = {{2560, 2560}, {640, 2560}, {6912, 2560}, {2560, 6912},
+                          {4096, 4096}, {11008, 4096}, {4096, 11008}};
+  std::uint32_t seed = 100;
+  for (const Shape& shape : shapes) {
+    for (std::size_t tokens : {1, 3}) {
+      const CachedCase& c = cached_case(std::get<0>(shape), std::get<1>(shape), tokens, ++seed);
+      expect_matches_reference(c.problem, 2, 0, &c.reference);
+    }
+  }
+}
+
+TEST_P(KernelPath, QuantizedActivationsFromFloats) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> w(48 * 1500), x(7 * 1500);
+  for (auto& v : w) v = dist(rng);
+  for (auto& v : x) v = dist(rng);
+  const trit::PackedMatrix packed = trit::pack_weights(trit::matrix<const float>(w.data(), 48, 1500));
+  const trit::QuantizedActivations q = trit::quantize_activations(trit::matrix<const float>(x.data(), 7, 1500));
+  Problem p;
+  p.w = packed;
+  p.x = q.view();
+  p.bias.assign(48, 0.25f);
+  expect_matches_reference(p);
+}
+
+std::string path_name(const ::testing::TestParamInfo<Isa>& info) {
+  std::string name = trit::isa_name(info.param);
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, KernelPath, ::testing::ValuesIn(trit::kAllIsas), path_name);
+
+}  // namespace
