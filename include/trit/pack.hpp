@@ -60,6 +60,8 @@ inline PackedMatrix pack_trits(MatrixRef<const std::int8_t> trits, const float* 
 }
 
 inline PackedMatrix pack_trits(const TernaryWeights& weights) {
+  detail::require(weights.trits.size() == weights.rows * weights.cols, "pack_trits", "weights.trits holds ",
+                  weights.trits.size(), " values, not ", weights.rows, "x", weights.cols);
   return pack_trits(weights.view(), weights.scales.data(), weights.scales.size(), weights.granularity);
 }
 

@@ -15,6 +15,10 @@ TRIT_BEGIN_NAMESPACE
 // One scale for the whole tensor (BitNet's choice and the default) or one per output row.
 enum class ScaleGranularity : std::uint32_t { per_tensor = 0, per_row = 1 };
 
+// Largest padding a row stride may add beyond the row's bytes; the loader refuses more, so
+// anything that can be built can also be saved and loaded back.
+inline constexpr std::size_t kMaxRowPaddingBytes = std::size_t{1} << 20;
+
 // Largest K for which int32 accumulators cannot overflow: |acc| <= 128 * K < 2^31.
 inline constexpr std::size_t kMaxCols = (std::size_t{1} << 24) - 1;
 
@@ -41,6 +45,8 @@ class PackedMatrix {
     row_stride_ = row_stride == 0 ? layout_.bytes : row_stride;
     detail::require(row_stride_ >= layout_.bytes, "PackedMatrix", "row_stride ", row_stride_,
                     " is smaller than the ", layout_.bytes, " bytes of a row");
+    detail::require(row_stride_ - layout_.bytes <= kMaxRowPaddingBytes, "PackedMatrix", "row_stride ",
+                    row_stride_, " pads a row by more than kMaxRowPaddingBytes");
     bytes_ = detail::AlignedBuffer<std::uint8_t>(rows * row_stride_ + dense243::kTailSlackBytes);
     for (std::size_t m = 0; m < rows; ++m) {
       for (std::size_t j = 0; j < layout_.bytes; ++j) bytes_[m * row_stride_ + j] = dense243::kZeroByte;

@@ -113,7 +113,7 @@ inline PackedMatrix deserialize(const std::uint8_t* blob, std::size_t size) {
   }
   if (granularity > 1) detail::throw_format_error(fn, "unknown scale granularity ", granularity);
   const std::size_t row_bytes = dense243::row_layout(cols).bytes;
-  if (row_stride < row_bytes || row_stride > row_bytes + (std::uint64_t{1} << 20)) {
+  if (row_stride < row_bytes || row_stride - row_bytes > kMaxRowPaddingBytes) {
     detail::throw_format_error(fn, "row_stride ", row_stride, " is inconsistent with ", row_bytes, " bytes per row");
   }
   const std::uint64_t scale_count = granularity == 1 ? rows : 1;
@@ -152,6 +152,7 @@ inline void save(const PackedMatrix& packed, const std::string& path) {
   const std::vector<std::uint8_t> blob = serialize(packed);
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(blob.data()), static_cast<std::streamsize>(blob.size()));
+  out.close();  // flushes: a write that fails only when the buffer is flushed must be reported too
   if (!out) throw std::runtime_error("trit::save: cannot write " + path);
 }
 
