@@ -1,0 +1,121 @@
+// trit::cuda: DeviceMatrix, a PackedMatrix uploaded once to device memory and reused by every
+// launch. Host code; needs the CUDA runtime headers but not nvcc.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "trit/cuda/config.hpp"
+#include "trit/cuda/device_buffer.hpp"
+#include "trit/cuda/error.hpp"
+#include "trit/cuda/views.hpp"
+#include "trit/dense243.hpp"
+#include "trit/error.hpp"
+#include "trit/packed_matrix.hpp"
+#include "trit/version.hpp"
+
+TRIT_BEGIN_NAMESPACE
+namespace cuda {
+
+// The row stride a DeviceMatrix uses for rows of `cols` trits: the Dense243 row rounded up
+// to kDeviceRowAlignment bytes, so 16-byte weight loads are aligned. The padding is zero.
+constexpr std::size_t device_row_stride(std::size_t cols) {
+  const std::size_t bytes = dense243::row_layout(cols).bytes;
+  return (bytes + kDeviceRowAlignment - 1) / kDeviceRowAlignment * kDeviceRowAlignment;
+}
+
+// The weights and scales of a PackedMatrix in device memory (of the device current at
+// construction). The bytes are the Dense243 rows, unchanged, at device_row_stride(cols);
+// kernels read them where they are, with no re-layout. Move-only; the memory is freed with
+// the object. A default-constructed DeviceMatrix is empty.
+class DeviceMatrix {
+ public:
+  DeviceMatrix() = default;
+
+  // Uploads `host` (synchronously). Throws std::invalid_argument for an empty matrix and
+  // cuda_error when the device cannot be used or the memory cannot be allocated.
+  explicit DeviceMatrix(const PackedMatrix& host)
+      : rows_(host.rows()),
+        cols_(host.cols()),
+        granularity_(host.granularity()),
+        row_stride_(device_row_stride(host.cols())) {
+    constexpr const char* fn = "cuda::DeviceMatrix";
+    trit::detail::require(!host.empty(), fn, "cannot upload an empty PackedMatrix");
+    detail::check_cuda(cudaGetDevice(&device_), fn, "cudaGetDevice");
+    bytes_ = DeviceBuffer<std::uint8_t>(rows_ * row_stride_);
+    detail::check_cuda(cudaMemcpy2D(bytes_.data(), row_stride_, host.data(), host.row_stride(), host.row_bytes(),
+                                    rows_, cudaMemcpyHostToDevice),
+                       fn, "cudaMemcpy2D");
+    scales_ = DeviceBuffer<float>(host.scales());
+  }
+
+  DeviceMatrix(DeviceMatrix&& other) noexcept { swap(other); }
+  DeviceMatrix& operator=(DeviceMatrix&& other) noexcept {
+    DeviceMatrix taken(std::move(other));
+    swap(taken);
+    return *this;
+  }
+  DeviceMatrix(const DeviceMatrix&) = delete;
+  DeviceMatrix& operator=(const DeviceMatrix&) = delete;
+
+  bool empty() const { return rows_ == 0; }
+  std::size_t rows() const { return rows_; }
+  std::size_t cols() const { return cols_; }
+  ScaleGranularity granularity() const { return granularity_; }
+  std::size_t row_bytes() const { return dense243::row_layout(cols_).bytes; }
+  std::size_t row_stride() const { return row_stride_; }
+  int device() const { return device_; }
+  // Device bytes the kernels read per product: rows * row_stride, padding included.
+  std::size_t weight_bytes() const { return rows_ * row_stride_; }
+  double bits_per_weight() const {
+    return empty() ? 0.0 : 8.0 * static_cast<double>(weight_bytes()) /
+                               (static_cast<double>(rows_) * static_cast<double>(cols_));
+  }
+
+  const std::uint8_t* bytes() const { return bytes_.data(); }
+  const float* scales() const { return scales_.data(); }
+
+  DeviceMatrixView view() const {
+    return DeviceMatrixView{bytes_.data(), scales_.data(), rows_, cols_, row_stride_, granularity_};
+  }
+  operator DeviceMatrixView() const { return view(); }
+
+  // A host copy (tight rows), e.g. to check an upload. Synchronous.
+  PackedMatrix download() const {
+    constexpr const char* fn = "cuda::DeviceMatrix::download";
+    trit::detail::require(!empty(), fn, "the matrix is empty");
+    PackedMatrix host(rows_, cols_, granularity_);
+    detail::check_cuda(cudaMemcpy2D(host.data(), host.row_stride(), bytes_.data(), row_stride_, host.row_bytes(),
+                                    rows_, cudaMemcpyDeviceToHost),
+                       fn, "cudaMemcpy2D");
+    const std::vector<float> scales = scales_.download();
+    host.set_scales(scales.data(), scales.size());
+    return host;
+  }
+
+ private:
+  void swap(DeviceMatrix& other) noexcept {
+    std::swap(rows_, other.rows_);
+    std::swap(cols_, other.cols_);
+    std::swap(granularity_, other.granularity_);
+    std::swap(row_stride_, other.row_stride_);
+    std::swap(device_, other.device_);
+    std::swap(bytes_, other.bytes_);
+    std::swap(scales_, other.scales_);
+  }
+
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+  ScaleGranularity granularity_ = ScaleGranularity::per_tensor;
+  std::size_t row_stride_ = 0;
+  int device_ = -1;
+  DeviceBuffer<std::uint8_t> bytes_;
+  DeviceBuffer<float> scales_;
+};
+
+}  // namespace cuda
+TRIT_END_NAMESPACE

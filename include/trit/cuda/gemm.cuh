@@ -1,0 +1,211 @@
+// trit::cuda: ternary GEMV/GEMM on NVIDIA GPUs. Include from a .cu file compiled by nvcc.
+//
+//   acc[n][m] = sum_k W[m][k] * x[n][k]                              (int32, exact)
+//   y[n][m]   = ((float)acc[n][m] / x.scales[n]) * w.scale(m) + bias[m]
+//
+// W is M x K Dense243 weights in device memory (DeviceMatrix), x holds N tokens of K int8
+// (or packed int4) values, y and acc are N x M, token-major. Every pointer is a device
+// pointer; every call is asynchronous on `stream` and checks its arguments (throwing
+// std::invalid_argument) before touching the device. Results equal trit::ref's: the same
+// int32, bit-identical floats.
+#pragma once
+
+#if !defined(__CUDACC__)
+#error "trit/cuda/gemm.cuh launches CUDA kernels: include it from a .cu file compiled by nvcc"
+#endif
+
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "trit/cuda/config.hpp"
+#include "trit/cuda/detail/kernel_args.hpp"
+#include "trit/cuda/detail/kernels.cuh"
+#include "trit/cuda/detail/plan.hpp"
+#include "trit/cuda/device_buffer.hpp"
+#include "trit/cuda/device_matrix.hpp"
+#include "trit/cuda/error.hpp"
+#include "trit/cuda/int4.hpp"
+#include "trit/cuda/views.hpp"
+#include "trit/error.hpp"
+#include "trit/version.hpp"
+
+TRIT_BEGIN_NAMESPACE
+namespace cuda {
+namespace detail {
+
+// Whether `kernel` runs int8 MMA on the current device: the binary the runtime picked for
+// this device must be sm_80 or newer (an older build keeps an empty body). Cached per device.
+template <class Kernel>
+bool mma_kernel_runs_here(Kernel* kernel, const char* fn) {
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> cache[kCachedDevices];  // 0 unknown, 1 no, 2 yes (static: zeroed)
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), fn, "cudaGetDevice");
+  if (device >= 0 && device < kCachedDevices) {
+    const int known = cache[device].load(std::memory_order_relaxed);
+    if (known != 0) return known == 2;
+  }
+  cudaFuncAttributes attributes{};
+  check_cuda(cudaFuncGetAttributes(&attributes, kernel), fn, "cudaFuncGetAttributes");
+  const bool runs = attributes.binaryVersion >= 80;
+  if (device >= 0 && device < kCachedDevices) cache[device].store(runs ? 2 : 1, std::memory_order_relaxed);
+  return runs;
+}
+
+inline void check_launch(const char* fn) { check_cuda(cudaGetLastError(), fn, "kernel launch"); }
+
+template <int kTokens, int kRows, class Source>
+void launch_dp4a_tile(const WeightArgs& w, const Source& x, std::size_t tokens, const OutputArgs& out,
+                      cudaStream_t stream, const char* fn) {
+  const LaunchGrid grid = dp4a_grid(w.rows, tokens, Dp4aTile{kTokens, kRows}, fn);
+  d243_dp4a_kernel<kTokens, kRows, Source>
+      <<<dim3(grid.blocks_x, grid.blocks_y), dim3(grid.threads), 0, stream>>>(w, x, tokens, out);
+}
+
+template <class Source>
+void launch(const WeightArgs& w, const Source& x, std::size_t tokens, const OutputArgs& out, KernelChoice requested,
+            cudaStream_t stream, const char* fn) {
+  KernelChoice kernel = KernelChoice::dp4a;
+  if constexpr (Source::kAligned) {
+    bool mma_runs_here = false;
+    if (needs_mma_query(requested, tokens)) mma_runs_here = mma_kernel_runs_here(d243_mma_kernel<Source>, fn);
+    kernel = resolve_kernel(requested, tokens, mma_runs_here, fn);
+  } else {
+    // The mma kernel copies activations with 16-byte asynchronous copies only.
+    trit::detail::require(requested != KernelChoice::mma, fn,
+                          "the mma kernel needs x.data and x.stride aligned to 16 bytes");
+    kernel = resolve_kernel(requested, tokens, false, fn);
+  }
+  // A stale error from an earlier call, already reported to whoever made it, must not be
+  // blamed on this launch. (Sticky errors survive this and fail the launch itself.)
+  (void)cudaGetLastError();
+  if (kernel == KernelChoice::mma) {
+    if constexpr (Source::kAligned) {
+      const LaunchGrid grid = mma_grid(w.rows, tokens, fn);
+      d243_mma_kernel<Source>
+          <<<dim3(grid.blocks_x, grid.blocks_y), dim3(grid.threads), 0, stream>>>(w, x, tokens, out);
+    }
+  } else {
+    const Dp4aTile tile = dp4a_tile(tokens);
+    if (tile.tokens == 1) {
+      launch_dp4a_tile<1, 1>(w, x, tokens, out, stream, fn);
+    } else if (tile.tokens == 2) {
+      launch_dp4a_tile<2, 1>(w, x, tokens, out, stream, fn);
+    } else if (tile.tokens == 4) {
+      launch_dp4a_tile<4, 2>(w, x, tokens, out, stream, fn);
+    } else {
+      launch_dp4a_tile<kGemvMaxTokens, 4>(w, x, tokens, out, stream, fn);
+    }
+  }
+  check_launch(fn);
+}
+
+template <template <bool> class Source>
+void launch_with_source(const WeightArgs& w, const ActivationLayout& x, const OutputArgs& out, KernelChoice kernel,
+                        cudaStream_t stream, const char* fn) {
+  if (x.vector_loads) {
+    launch(w, Source<true>{x.data, x.stride}, x.tokens, out, kernel, stream, fn);
+  } else {
+    launch(w, Source<false>{x.data, x.stride}, x.tokens, out, kernel, stream, fn);
+  }
+}
+
+inline WeightArgs weight_args(const DeviceMatrixView& w) {
+  return make_weight_args(w.bytes, w.scales, w.rows, w.cols, w.row_stride, w.granularity == ScaleGranularity::per_row);
+}
+
+// Where a product's results go: floats (with the epilogue) or the int32 accumulators.
+struct ProductOutput {
+  bool int32_results = false;
+  float* y = nullptr;
+  std::int32_t* acc = nullptr;
+  std::size_t stride = 0;
+  const float* bias = nullptr;
+};
+
+template <class Activations>
+void run_product(const DeviceMatrixView& w, const Activations& x, const ProductOutput& result, cudaStream_t stream,
+                 const LaunchOptions& options, const char* fn) {
+  check_weights(w, fn);
+  const ActivationLayout layout = check_activations(x, w.cols, fn);
+  OutputArgs out{nullptr, 0, nullptr, 0, result.bias, layout.scales};
+  if (result.int32_results) {
+    out.acc = result.acc;
+    out.acc_stride = check_output(result.acc, result.stride, w.rows, "acc", fn);
+  } else {
+    out.y = result.y;
+    out.y_stride = check_output(result.y, result.stride, w.rows, "y", fn);
+  }
+  check_bias(result.bias, fn);
+  if constexpr (std::is_same<Activations, DeviceInt4Activations>::value) {
+    launch_with_source<Int4Source>(weight_args(w), layout, out, options.kernel, stream, fn);
+  } else {
+    launch_with_source<Int8Source>(weight_args(w), layout, out, options.kernel, stream, fn);
+  }
+}
+
+inline ProductOutput float_output(float* y, std::size_t stride, const float* bias) {
+  ProductOutput out;
+  out.y = y;
+  out.stride = stride;
+  out.bias = bias;
+  return out;
+}
+
+inline ProductOutput int32_output(std::int32_t* acc, std::size_t stride) {
+  ProductOutput out;
+  out.int32_results = true;
+  out.acc = acc;
+  out.stride = stride;
+  return out;
+}
+
+}  // namespace detail
+
+// ---- int8 activations ------------------------------------------------------------------------
+
+// y (x.tokens x w.rows floats, token n at y + n * y_stride; 0 means w.rows) with an optional
+// bias of w.rows floats.
+inline void gemm(const DeviceMatrixView& w, const DeviceActivations& x, float* y, std::size_t y_stride,
+                 const float* bias, cudaStream_t stream, const LaunchOptions& options = {}) {
+  detail::run_product(w, x, detail::float_output(y, y_stride, bias), stream, options, "cuda::gemm");
+}
+
+// The exact int32 accumulators, no epilogue.
+inline void gemm_int32(const DeviceMatrixView& w, const DeviceActivations& x, std::int32_t* acc,
+                       std::size_t acc_stride, cudaStream_t stream, const LaunchOptions& options = {}) {
+  detail::run_product(w, x, detail::int32_output(acc, acc_stride), stream, options, "cuda::gemm_int32");
+}
+
+// One token: x holds K int8 values, x_scale one float (both in device memory); y gets M floats.
+inline void gemv(const DeviceMatrixView& w, const std::int8_t* x, const float* x_scale, float* y, const float* bias,
+                 cudaStream_t stream, const LaunchOptions& options = {}) {
+  detail::run_product(w, DeviceActivations{x, 1, w.cols, 0, x_scale}, detail::float_output(y, 0, bias), stream, options,
+                      "cuda::gemv");
+}
+
+// ---- packed int4 activations -----------------------------------------------------------------
+
+inline void gemm(const DeviceMatrixView& w, const DeviceInt4Activations& x, float* y, std::size_t y_stride,
+                 const float* bias, cudaStream_t stream, const LaunchOptions& options = {}) {
+  detail::run_product(w, x, detail::float_output(y, y_stride, bias), stream, options, "cuda::gemm");
+}
+
+inline void gemm_int32(const DeviceMatrixView& w, const DeviceInt4Activations& x, std::int32_t* acc,
+                       std::size_t acc_stride, cudaStream_t stream, const LaunchOptions& options = {}) {
+  detail::run_product(w, x, detail::int32_output(acc, acc_stride), stream, options, "cuda::gemm_int32");
+}
+
+// One token of K packed int4 values (ceil(K / 2) bytes).
+inline void gemv_int4(const DeviceMatrixView& w, const std::uint8_t* x, const float* x_scale, float* y,
+                      const float* bias, cudaStream_t stream, const LaunchOptions& options = {}) {
+  detail::run_product(w, DeviceInt4Activations{x, 1, w.cols, 0, x_scale}, detail::float_output(y, 0, bias), stream,
+                      options, "cuda::gemv_int4");
+}
+
+}  // namespace cuda
+TRIT_END_NAMESPACE

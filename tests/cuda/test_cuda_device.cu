@@ -1,0 +1,278 @@
+// CUDA path, on the device: every kernel against the CPU scalar reference, exactly (int32)
+// and bit for bit (floats), on ragged shapes and on the BitNet b1.58 2B4T and LLaMA-7B
+// shapes. Tests that need a GPU skip with the reason when there is none; the argument checks
+// of the entry points run everywhere, since they throw before touching the device.
+// First, so that gemm.cuh is seen to compile on its own.
+#include "trit/cuda/gemm.cuh"
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "cuda_test_support.hpp"
+
+namespace {
+
+using namespace trit_cuda_test;
+namespace tc = trit::cuda;
+
+#define TRIT_REQUIRE_DEVICE()                                     \
+  do {                                                            \
+    const tc::DeviceStatus status = tc::device_status();          \
+    if (!status.available()) GTEST_SKIP() << status.reason();     \
+  } while (false)
+
+// ---- Argument checks (no device needed) ---------------------------------------------------------
+
+template <class T>
+T* fake_device_pointer(std::uintptr_t address) {
+  return reinterpret_cast<T*>(address);
+}
+
+tc::DeviceMatrixView fake_weights(std::size_t rows, std::size_t cols) {
+  return tc::DeviceMatrixView{fake_device_pointer<const std::uint8_t>(0x10000), fake_device_pointer<const float>(0x20000),
+                              rows, cols, tc::device_row_stride(cols), trit::ScaleGranularity::per_tensor};
+}
+
+tc::DeviceActivations fake_activations(std::size_t tokens, std::size_t cols, std::uintptr_t address = 0x30000) {
+  return tc::DeviceActivations{fake_device_pointer<const std::int8_t>(address), tokens, cols, 0,
+                               fake_device_pointer<const float>(0x40000)};
+}
+
+template <class Call>
+void expect_argument_error(Call call, const std::string& fragment) {
+  try {
+    call();
+    ADD_FAILURE() << "no exception; expected one mentioning '" << fragment << "'";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(CudaEntryPoints, RejectBadArgumentsBeforeTouchingTheDevice) {
+  float* y = fake_device_pointer<float>(0x50000);
+  std::int32_t* acc = fake_device_pointer<std::int32_t>(0x60000);
+  const auto w = fake_weights(64, 1000);
+  expect_argument_error([&] { tc::gemm(tc::DeviceMatrix{}, fake_activations(1, 1000), y, 0, nullptr, nullptr); },
+                        "trit::cuda::gemm: w is empty");
+  expect_argument_error([&] { tc::gemm(w, fake_activations(1, 999), y, 0, nullptr, nullptr); }, "K = 1000");
+  expect_argument_error([&] { tc::gemm(w, fake_activations(0, 1000), y, 0, nullptr, nullptr); }, "no tokens");
+  expect_argument_error([&] { tc::gemm(w, fake_activations(2, 1000), nullptr, 0, nullptr, nullptr); }, "y is null");
+  expect_argument_error([&] { tc::gemm(w, fake_activations(2, 1000), y, 10, nullptr, nullptr); }, "y stride 10");
+  expect_argument_error([&] { tc::gemm_int32(w, fake_activations(2, 1000), nullptr, 0, nullptr); },
+                        "trit::cuda::gemm_int32: acc is null");
+  expect_argument_error(
+      [&] { tc::gemm(w, fake_activations(2, 1000), y, 0, fake_device_pointer<const float>(0x70002), nullptr); },
+      "bias");
+  auto unaligned = w;
+  unaligned.row_stride += 8;
+  expect_argument_error([&] { tc::gemm(unaligned, fake_activations(2, 1000), y, 0, nullptr, nullptr); },
+                        "multiples of 16");
+  // The mma kernel copies 16 bytes at a time; an unaligned x cannot take it.
+  tc::LaunchOptions mma;
+  mma.kernel = tc::KernelChoice::mma;
+  expect_argument_error([&] { tc::gemm(w, fake_activations(32, 1000, 0x30004), y, 0, nullptr, nullptr, mma); },
+                        "aligned to 16 bytes");
+  const tc::DeviceInt4Activations packed{fake_device_pointer<const std::uint8_t>(0x30000), 2, 1000, 499,
+                                         fake_device_pointer<const float>(0x40000)};
+  expect_argument_error([&] { tc::gemm_int32(w, packed, acc, 0, nullptr); }, "500 bytes of a token");
+  expect_argument_error([&] { tc::gemv(w, nullptr, fake_device_pointer<const float>(0x40000), y, nullptr, nullptr); },
+                        "trit::cuda::gemv: x has null data");
+  expect_argument_error(
+      [&] { tc::gemv_int4(w, fake_device_pointer<const std::uint8_t>(0x30000), nullptr, y, nullptr, nullptr); },
+      "trit::cuda::gemv_int4: x has null data or scales");
+}
+
+TEST(CudaEntryPoints, WithoutADeviceALaunchThrowsCudaError) {
+  if (tc::device_status().available()) GTEST_SKIP() << "a CUDA device is present; this checks the error without one";
+  float* y = fake_device_pointer<float>(0x50000);
+  // Valid arguments: the first CUDA call (the launch, or the mma capability query) fails.
+  EXPECT_THROW(tc::gemm(fake_weights(64, 1000), fake_activations(1, 1000), y, 0, nullptr, nullptr), tc::cuda_error);
+  EXPECT_THROW(tc::gemm(fake_weights(64, 1024), fake_activations(64, 1024), y, 0, nullptr, nullptr), tc::cuda_error);
+}
+
+// ---- On the device ------------------------------------------------------------------------------
+
+// A problem uploaded to the device, with room for both kinds of output.
+struct DeviceProblem {
+  explicit DeviceProblem(const Problem& p, std::size_t int4_stride = 0, std::size_t out_pad = 0)
+      : w(p.w), x(p.x.size()), scales(p.x_scales), bias(p.bias), out_stride(p.w.rows() + out_pad) {
+    x.upload(reinterpret_cast<const std::uint8_t*>(p.x.data()), p.x.size());
+    if (p.int4) {
+      packed = packed_int4(p, int4_stride);
+      x_int4 = tc::DeviceBuffer<std::uint8_t>(packed.bytes);
+    }
+    y = tc::DeviceBuffer<float>(p.tokens * out_stride);
+    acc = tc::DeviceBuffer<std::int32_t>(p.tokens * out_stride);
+  }
+
+  tc::DeviceActivations int8_view(const Problem& p) const {
+    return tc::DeviceActivations{reinterpret_cast<const std::int8_t*>(x.data()), p.tokens, p.cols, p.x_stride,
+                                 scales.data()};
+  }
+  tc::DeviceInt4Activations int4_view(const Problem& p) const {
+    return tc::DeviceInt4Activations{x_int4.data(), p.tokens, p.cols, packed.stride, scales.data()};
+  }
+
+  tc::DeviceMatrix w;
+  tc::DeviceBuffer<std::uint8_t> x;
+  tc::DeviceBuffer<float> scales;
+  tc::DeviceBuffer<float> bias;
+  tc::PackedInt4 packed;
+  tc::DeviceBuffer<std::uint8_t> x_int4;
+  std::size_t out_stride;
+  tc::DeviceBuffer<float> y;
+  tc::DeviceBuffer<std::int32_t> acc;
+};
+
+template <class T>
+std::vector<T> strip(const std::vector<T>& padded, std::size_t tokens, std::size_t rows, std::size_t stride) {
+  std::vector<T> out;
+  for (std::size_t n = 0; n < tokens; ++n) out.insert(out.end(), padded.begin() + n * stride, padded.begin() + n * stride + rows);
+  return out;
+}
+
+struct DeviceResult {
+  std::vector<std::int32_t> acc;
+  std::vector<float> y;
+};
+
+DeviceResult run_on_device(const Problem& p, tc::KernelChoice kernel, bool with_bias, cudaStream_t stream,
+                           std::size_t int4_stride = 0, std::size_t out_pad = 0) {
+  DeviceProblem d(p, int4_stride, out_pad);
+  tc::LaunchOptions options;
+  options.kernel = kernel;
+  const float* bias = with_bias ? d.bias.data() : nullptr;
+  if (p.int4) {
+    tc::gemm(d.w, d.int4_view(p), d.y.data(), d.out_stride, bias, stream, options);
+    tc::gemm_int32(d.w, d.int4_view(p), d.acc.data(), d.out_stride, stream, options);
+  } else {
+    tc::gemm(d.w, d.int8_view(p), d.y.data(), d.out_stride, bias, stream, options);
+    tc::gemm_int32(d.w, d.int8_view(p), d.acc.data(), d.out_stride, stream, options);
+  }
+  tc::detail::check_cuda(cudaStreamSynchronize(stream), "test", "cudaStreamSynchronize");
+  return DeviceResult{strip(d.acc.download(), p.tokens, p.w.rows(), d.out_stride),
+                      strip(d.y.download(), p.tokens, p.w.rows(), d.out_stride)};
+}
+
+void expect_matches(const Problem& p, const DeviceResult& got, const std::vector<std::int32_t>& acc, bool with_bias,
+                    const char* kernel) {
+  const long acc_diff = first_difference(acc, got.acc);
+  ASSERT_EQ(acc_diff, -1) << p.name() << " " << kernel << ": int32 differs at " << acc_diff << " ("
+                          << (acc_diff >= 0 ? acc[acc_diff] : 0) << " vs " << (acc_diff >= 0 ? got.acc[acc_diff] : 0)
+                          << ")";
+  const long y_diff = first_difference(epilogue_of(p, acc, with_bias), got.y);
+  ASSERT_EQ(y_diff, -1) << p.name() << " " << kernel << ": float differs at " << y_diff;
+}
+
+TEST(CudaDevice, UploadRoundTripsBytesAndScales) {
+  TRIT_REQUIRE_DEVICE();
+  for (const std::size_t cols : {1u, 321u, 6912u}) {
+    const Problem p = make_problem(17, cols, 1, 3, trit::ScaleGranularity::per_row, false);
+    tc::DeviceMatrix w(p.w);
+    EXPECT_EQ(w.row_stride() % 16, 0u);
+    EXPECT_EQ(w.weight_bytes(), 17 * tc::device_row_stride(cols));
+    const tc::DeviceMatrix moved(std::move(w));
+    EXPECT_TRUE(w.empty());
+    const trit::PackedMatrix back = moved.download();
+    ASSERT_EQ(back.scales(), p.w.scales());
+    for (std::size_t m = 0; m < 17; ++m) {
+      ASSERT_EQ(std::memcmp(back.row(m), p.w.row(m), p.w.row_bytes()), 0) << "row " << m;
+    }
+  }
+}
+
+TEST(CudaDevice, BothKernelsMatchTheReferenceOnRaggedShapes) {
+  TRIT_REQUIRE_DEVICE();
+  cudaStream_t stream = nullptr;
+  tc::detail::check_cuda(cudaStreamCreate(&stream), "test", "cudaStreamCreate");
+  std::uint32_t seed = 1000;
+  for (const std::size_t cols : ragged_cols()) {
+    for (const std::size_t rows : {1u, 7u, 33u, 65u, 130u}) {
+      for (const std::size_t tokens : {1u, 2u, 3u, 4u, 5u, 8u, 9u, 16u, 17u, 64u, 65u, 130u}) {
+        for (const bool int4 : {false, true}) {
+          ++seed;
+          const auto granularity = seed % 2 == 0 ? trit::ScaleGranularity::per_row : trit::ScaleGranularity::per_tensor;
+          // Padding of 0 keeps x tight (aligned only when K is a multiple of 16); 16 - K % 16
+          // makes it 16-byte aligned, so both the fast and the generic loads run.
+          const std::size_t pad = seed % 3 == 0 ? 0 : (16 - cols % 16) % 16;
+          const Problem p = make_problem(rows, cols, tokens, seed, granularity, int4, pad);
+          const std::size_t int4_stride = seed % 3 == 0 ? 0 : (tc::int4_row_bytes(cols) + 15) / 16 * 16;
+          const std::vector<std::int32_t> acc = scalar_reference_int32(p);
+          const bool aligned = int4 ? int4_stride % 16 == 0 && int4_stride != 0 : p.x_stride % 16 == 0;
+          for (const tc::KernelChoice kernel : {tc::KernelChoice::dp4a, tc::KernelChoice::mma}) {
+            if (kernel == tc::KernelChoice::mma && !aligned) continue;
+            expect_matches(p, run_on_device(p, kernel, seed % 4 != 0, stream, int4_stride, seed % 2), acc,
+                           seed % 4 != 0, tc::kernel_name(kernel));
+          }
+        }
+      }
+    }
+  }
+  cudaStreamDestroy(stream);
+}
+
+struct ModelShape {
+  const char* name;
+  std::size_t rows;
+  std::size_t cols;
+};
+
+// BitNet b1.58 2B4T per layer (q/o, k/v, gate/up, down), then LLaMA-7B.
+const ModelShape kModelShapes[] = {
+    {"bitnet q,o", 2560, 2560},   {"bitnet k,v", 640, 2560},    {"bitnet gate,up", 6912, 2560},
+    {"bitnet down", 2560, 6912},  {"llama q,k,v,o", 4096, 4096}, {"llama gate,up", 11008, 4096},
+    {"llama down", 4096, 11008},
+};
+
+TEST(CudaDevice, ModelShapesMatchTheReference) {
+  TRIT_REQUIRE_DEVICE();
+  std::uint32_t seed = 5000;
+  for (const ModelShape& shape : kModelShapes) {
+    for (const std::size_t tokens : {1u, 8u, 128u}) {
+      ++seed;
+      const Problem p = make_problem(shape.rows, shape.cols, tokens, seed, trit::ScaleGranularity::per_tensor, false);
+      const std::vector<std::int32_t> acc = unpacked_reference_int32(p);
+      for (const tc::KernelChoice kernel : {tc::KernelChoice::automatic, tc::KernelChoice::dp4a, tc::KernelChoice::mma}) {
+        SCOPED_TRACE(shape.name);
+        expect_matches(p, run_on_device(p, kernel, true, nullptr), acc, true, tc::kernel_name(kernel));
+      }
+    }
+  }
+}
+
+TEST(CudaDevice, Int4ModelShapesMatchTheReference) {
+  TRIT_REQUIRE_DEVICE();
+  for (const ModelShape& shape : {kModelShapes[2], kModelShapes[3]}) {
+    for (const std::size_t tokens : {1u, 8u, 128u}) {
+      const Problem p = make_problem(shape.rows, shape.cols, tokens, 77, trit::ScaleGranularity::per_row, true);
+      const std::vector<std::int32_t> acc = unpacked_reference_int32(p);
+      SCOPED_TRACE(shape.name);
+      expect_matches(p, run_on_device(p, tc::KernelChoice::automatic, true, nullptr), acc, true, "auto");
+    }
+  }
+}
+
+TEST(CudaDevice, GemvEntryPointsMatchTheReference) {
+  TRIT_REQUIRE_DEVICE();
+  for (const bool int4 : {false, true}) {
+    const Problem p = make_problem(2560, 6912, 1, 9, trit::ScaleGranularity::per_tensor, int4);
+    DeviceProblem d(p);
+    if (int4) {
+      tc::gemv_int4(d.w, d.x_int4.data(), d.scales.data(), d.y.data(), d.bias.data(), nullptr);
+    } else {
+      tc::gemv(d.w, reinterpret_cast<const std::int8_t*>(d.x.data()), d.scales.data(), d.y.data(), d.bias.data(),
+               nullptr);
+    }
+    const std::vector<float> expected = epilogue_of(p, unpacked_reference_int32(p), true);
+    EXPECT_EQ(first_difference(expected, d.y.download()), -1) << (int4 ? "int4" : "int8");
+  }
+}
+
+}  // namespace
