@@ -14,12 +14,18 @@
 
 namespace {
 
-// The CPU's feature flags as the kernel reports them: an independent source of truth.
+// The CPU's feature flags as the kernel reports them: an independent source of truth. Only
+// this architecture's line counts: under user-mode emulation /proc/cpuinfo is the host's.
 std::set<std::string> cpuinfo_flags() {
+#if defined(__aarch64__)
+  const std::string key = "Features";
+#else
+  const std::string key = "flags";
+#endif
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) == 0 || line.rfind("Features", 0) == 0) {
+    if (line.rfind(key, 0) == 0) {
       std::istringstream words(line.substr(line.find(':') + 1));
       std::set<std::string> flags;
       for (std::string word; words >> word;) flags.insert(word);
@@ -90,9 +96,15 @@ TEST(Dispatch, IsaNamesRoundTrip) {
 TEST(Dispatch, SupportedPathsAreConsistentWithFeatures) {
   const trit::CpuFeatures& f = trit::cpu_features();
   EXPECT_TRUE(trit::isa_supported(trit::Isa::scalar));
-  if (f.avx512vnni) EXPECT_TRUE(f.avx512bw);
-  if (f.avx512bw || f.avxvnni) EXPECT_TRUE(f.avx2);
-  if (f.dotprod) EXPECT_TRUE(f.neon);
+  if (f.avx512vnni) {
+    EXPECT_TRUE(f.avx512bw);
+  }
+  if (f.avx512bw || f.avxvnni) {
+    EXPECT_TRUE(f.avx2);
+  }
+  if (f.dotprod) {
+    EXPECT_TRUE(f.neon);
+  }
   EXPECT_TRUE(trit::isa_supported(trit::best_isa()));
 }
 

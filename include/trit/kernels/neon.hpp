@@ -5,16 +5,17 @@
 // vectors, tripled (wrapping) once per digit, so digit i of the group lines up with the 64
 // consecutive activations at group base + 64 * i.
 //
-// - gemv on dotprod multiplies the raw signed chain bytes s_i = x_i ^ 0x80 with the
-//   activations and never extracts a digit: 256 * t_i = 3 * s_i - s_{i+1} byte by byte, so
-//   (3 * sum(s_i * a) - sum(s_{i+1} * a)) / 256 is exact in every int32 lane. Two sdot per
-//   16 trits and one multiply per link beat extracting digits (three more operations per
-//   16 trits) when each decoded vector meets a single token.
-// - Everything else extracts trits (t = [x < 86] - [x >= 171] as byte masks). Plain NEON
-//   multiplies them with vmlal_s8 into int16 lanes (|t * a| <= 128 leaves room for 240
-//   products per lane before widening), which a signed chain byte (|s * a| <= 2^14) would
-//   not allow. gemm decodes a 4-row panel into a small trit buffer once and reuses it for up
-//   to 64 tokens, four at a time, so decoding costs little next to the multiplies.
+// - gemv on dotprod never extracts a digit: it multiplies the signed chain bytes
+//   s_i = x_i ^ 0x80 with the activations, and as 256 * t_i = 3 * s_i - s_{i+1} byte by
+//   byte, 3 * sum(s_i * a) - sum(s_{i+1} * a) is exactly 256 times the dot product in every
+//   int32 lane. That is 2 sdot + 1 multiply per 16 trits, against 2 compares + 1 subtract +
+//   1 multiply + 1 sdot with extracted trits, when each decoded vector meets one token.
+// - gemm extracts trits (t = [x < 86] - [x >= 171] from byte masks) once per panel of 4 rows
+//   into a small buffer and multiplies it with up to 64 tokens, four at a time, so only one
+//   sdot (or two vmlal) per 16 trits grows with the token count.
+// - Plain NEON always extracts trits: |t * a| <= 128 lets vmlal_s8 add 240 products into an
+//   int16 lane before widening, where a chain byte (|s * a| <= 2^14) would need a widening
+//   step for every product.
 //
 // Tail groups (g < 64 bytes): the token's tail activations are staged into a zero-filled
 // 320-byte buffer at 64 * i + j for trit j + g * i, and the group's 64 weight bytes are
@@ -51,10 +52,6 @@
 #else
 #define TRIT_NEON_DOTPROD_TARGET "arch=armv8.2-a+dotprod"
 #endif
-
-// Loops over rows, tokens and digits have constant trip counts and index arrays of vector
-// registers; left rolled (GCC -O2 does), those arrays live on the stack.
-#define TRIT_NEON_UNROLL TRIT_PRAGMA(GCC unroll 16)
 
 TRIT_BEGIN_NAMESPACE
 
@@ -119,7 +116,7 @@ inline void decode_panel(const std::uint8_t* const* rows, std::size_t row_count,
       std::int8_t* group_out = out + gi * dense243::kGroupTrits;
       for (std::size_t v = 0; v < kVectorsPerGroup; ++v) {
         uint8x16_t link = vld1q_u8(bytes + v * kVectorBytes);
-        TRIT_NEON_UNROLL
+        TRIT_UNROLL
         for (std::size_t digit = 0; digit < kDigits; ++digit) {
           vst1q_s8(group_out + digit * dense243::kGroupBytes + v * kVectorBytes, trits_of(link));
           link = next_link(link);
@@ -227,25 +224,25 @@ struct Microkernels {
                                  const std::int8_t* x, const std::int8_t* staged_tail, std::int32_t* sums) {
     const std::size_t groups = group_count(layout);
     int32x4_t total[kRows];
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t r = 0; r < kRows; ++r) total[r] = vdupq_n_s32(0);
     for (std::size_t g0 = 0; g0 < groups; g0 += kGemvGroupsPerWiden) {
       const std::size_t g1 = std::min(groups, g0 + kGemvGroupsPerWiden);
       int16x8_t low[kRows], high[kRows];
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t r = 0; r < kRows; ++r) low[r] = high[r] = vdupq_n_s16(0);
       for (std::size_t g = g0; g < g1; ++g) {
         const std::int8_t* act = g < layout.full_groups ? x + g * dense243::kGroupTrits : staged_tail;
         for (std::size_t v = 0; v < kVectorsPerGroup; ++v) {
           uint8x16_t link[kRows];
-          TRIT_NEON_UNROLL
+          TRIT_UNROLL
           for (std::size_t r = 0; r < kRows; ++r) {
             link[r] = vld1q_u8(rows[r] + g * dense243::kGroupBytes + v * kVectorBytes);
           }
-          TRIT_NEON_UNROLL
+          TRIT_UNROLL
           for (std::size_t digit = 0; digit < kDigits; ++digit) {
             const int8x16_t a = vld1q_s8(act + digit * dense243::kGroupBytes + v * kVectorBytes);
-            TRIT_NEON_UNROLL
+            TRIT_UNROLL
             for (std::size_t r = 0; r < kRows; ++r) {
               const int8x16_t t = trits_of(link[r]);
               low[r] = vmlal_s8(low[r], vget_low_s8(t), vget_low_s8(a));
@@ -255,10 +252,10 @@ struct Microkernels {
           }
         }
       }
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t r = 0; r < kRows; ++r) total[r] = vpadalq_s16(vpadalq_s16(total[r], low[r]), high[r]);
     }
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t r = 0; r < kRows; ++r) sums[r] = vaddvq_s32(total[r]);
   }
 
@@ -269,27 +266,27 @@ struct Microkernels {
                                const std::int8_t* const* token_tails, std::int32_t* partial) {
     constexpr std::size_t kRowPitch = kPanelGroups * dense243::kGroupTrits;
     int16x8_t acc[kRowTile][kTokens];
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t r = 0; r < kRowTile; ++r) {
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t n = 0; n < kTokens; ++n) acc[r][n] = vdupq_n_s16(0);
     }
     for (std::size_t gi = 0; gi < panel_groups; ++gi) {
       const std::size_t g = first_group + gi;
       const std::int8_t* act[kTokens];
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t n = 0; n < kTokens; ++n) {
         act[n] = g < full_groups ? token_rows[n] + g * dense243::kGroupTrits : token_tails[n];
       }
       const std::int8_t* group_trits = trits + gi * dense243::kGroupTrits;
       for (std::size_t c = 0; c < dense243::kGroupTrits; c += kVectorBytes) {
         int8x16_t t[kRowTile];
-        TRIT_NEON_UNROLL
+        TRIT_UNROLL
         for (std::size_t r = 0; r < kRowTile; ++r) t[r] = vld1q_s8(group_trits + r * kRowPitch + c);
-        TRIT_NEON_UNROLL
+        TRIT_UNROLL
         for (std::size_t n = 0; n < kTokens; ++n) {
           const int8x16_t a = vld1q_s8(act[n] + c);
-          TRIT_NEON_UNROLL
+          TRIT_UNROLL
           for (std::size_t r = 0; r < kRowTile; ++r) {
             acc[r][n] = vmlal_s8(acc[r][n], vget_low_s8(t[r]), vget_low_s8(a));
             acc[r][n] = vmlal_high_s8(acc[r][n], t[r], a);
@@ -297,7 +294,7 @@ struct Microkernels {
         }
       }
     }
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t n = 0; n < kTokens; ++n) {
       const int32x4_t row_sums = vpaddq_s32(vpaddq_s32(vpaddlq_s16(acc[0][n]), vpaddlq_s16(acc[1][n])),
                                             vpaddq_s32(vpaddlq_s16(acc[2][n]), vpaddlq_s16(acc[3][n])));
@@ -354,26 +351,26 @@ struct Microkernels {
     const int8x16_t three = vdupq_n_s8(3);
     const uint8x16_t sign_flip = vdupq_n_u8(0x80);
     int32x4_t total[kRows];
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t r = 0; r < kRows; ++r) total[r] = vdupq_n_s32(0);
     for (std::size_t g0 = 0; g0 < groups; g0 += kGemvGroupsPerFlush) {
       const std::size_t g1 = std::min(groups, g0 + kGemvGroupsPerFlush);
       int32x4_t sum_this_link[kRows], sum_next_link[kRows];  // sum(s_i * a_i) and sum(s_{i+1} * a_i)
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t r = 0; r < kRows; ++r) sum_this_link[r] = sum_next_link[r] = vdupq_n_s32(0);
       for (std::size_t g = g0; g < g1; ++g) {
         const std::int8_t* act = g < layout.full_groups ? x + g * dense243::kGroupTrits : staged_tail;
         for (std::size_t v = 0; v < kVectorsPerGroup; ++v) {
           int8x16_t link[kRows];
-          TRIT_NEON_UNROLL
+          TRIT_UNROLL
           for (std::size_t r = 0; r < kRows; ++r) {
             const uint8x16_t bytes = vld1q_u8(rows[r] + g * dense243::kGroupBytes + v * kVectorBytes);
             link[r] = vreinterpretq_s8_u8(veorq_u8(bytes, sign_flip));
           }
-          TRIT_NEON_UNROLL
+          TRIT_UNROLL
           for (std::size_t digit = 0; digit < kDigits; ++digit) {
             const int8x16_t a = vld1q_s8(act + digit * dense243::kGroupBytes + v * kVectorBytes);
-            TRIT_NEON_UNROLL
+            TRIT_UNROLL
             for (std::size_t r = 0; r < kRows; ++r) {
               sum_this_link[r] = dot_i8(sum_this_link[r], link[r], a);
               link[r] = vmulq_s8(link[r], three);
@@ -383,13 +380,13 @@ struct Microkernels {
         }
       }
       // Every lane holds 256 * sum(t * a), so the arithmetic shift divides exactly.
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t r = 0; r < kRows; ++r) {
         const int32x4_t scaled = vsubq_s32(vmulq_n_s32(sum_this_link[r], 3), sum_next_link[r]);
         total[r] = vaddq_s32(total[r], vshrq_n_s32(scaled, 8));
       }
     }
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t r = 0; r < kRows; ++r) sums[r] = vaddvq_s32(total[r]);
   }
 
@@ -400,32 +397,32 @@ struct Microkernels {
                                const std::int8_t* const* token_tails, std::int32_t* partial) {
     constexpr std::size_t kRowPitch = kPanelGroups * dense243::kGroupTrits;
     int32x4_t acc[kRowTile][kTokens];
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t r = 0; r < kRowTile; ++r) {
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t n = 0; n < kTokens; ++n) acc[r][n] = vdupq_n_s32(0);
     }
     for (std::size_t gi = 0; gi < panel_groups; ++gi) {
       const std::size_t g = first_group + gi;
       const std::int8_t* act[kTokens];
-      TRIT_NEON_UNROLL
+      TRIT_UNROLL
       for (std::size_t n = 0; n < kTokens; ++n) {
         act[n] = g < full_groups ? token_rows[n] + g * dense243::kGroupTrits : token_tails[n];
       }
       const std::int8_t* group_trits = trits + gi * dense243::kGroupTrits;
       for (std::size_t c = 0; c < dense243::kGroupTrits; c += kVectorBytes) {
         int8x16_t t[kRowTile];
-        TRIT_NEON_UNROLL
+        TRIT_UNROLL
         for (std::size_t r = 0; r < kRowTile; ++r) t[r] = vld1q_s8(group_trits + r * kRowPitch + c);
-        TRIT_NEON_UNROLL
+        TRIT_UNROLL
         for (std::size_t n = 0; n < kTokens; ++n) {
           const int8x16_t a = vld1q_s8(act[n] + c);
-          TRIT_NEON_UNROLL
+          TRIT_UNROLL
           for (std::size_t r = 0; r < kRowTile; ++r) acc[r][n] = dot_i8(acc[r][n], t[r], a);
         }
       }
     }
-    TRIT_NEON_UNROLL
+    TRIT_UNROLL
     for (std::size_t n = 0; n < kTokens; ++n) {
       const int32x4_t row_sums = vpaddq_s32(vpaddq_s32(acc[0][n], acc[1][n]), vpaddq_s32(acc[2][n], acc[3][n]));
       vst1q_s32(partial + kRowTile * n, vaddq_s32(vld1q_s32(partial + kRowTile * n), row_sums));
@@ -447,7 +444,6 @@ inline constexpr detail::KernelSet kKernels{Isa::neon_dotprod, gemv_rows, gemm_r
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
 
-#undef TRIT_NEON_UNROLL
 #undef TRIT_NEON_DOTPROD_TARGET
 
 #endif  // TRIT_HAS_NEON_KERNELS
