@@ -15,3 +15,5 @@
 #include "trit/isa.hpp"
 #include "trit/detail/cpu_features.hpp"
 #include "trit/gemm.hpp"
+#include "trit/bitlinear.hpp"
+#include "trit/int4/gemm.hpp"

@@ -1,0 +1,499 @@
+// BitLinear: construction from float and from checkpoint (ternary) weights, forward for every
+// activation scheme against the reference path (bit-identical floats) and against the float
+// computation on dequantized values (relative error < 1e-5), strides, any N, threads,
+// concurrent callers, the fast token quantizers, and the serialized form.
+#include <gtest/gtest.h>
+
+#include <trit/trit.hpp>
+#include <trit/bitlinear.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using trit::ActivationScheme;
+using trit::BitLinear;
+
+constexpr ActivationScheme kSchemes[] = {ActivationScheme::int8_absmax, ActivationScheme::int4_absmax,
+                                         ActivationScheme::int4_absmean, ActivationScheme::int8_topk};
+
+std::vector<float> random_floats(std::size_t count, std::uint32_t seed, float sigma = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, sigma);
+  std::vector<float> v(count);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+trit::ActivationConfig config_of(ActivationScheme scheme, double ratio = 0.5) {
+  trit::ActivationConfig c;
+  c.scheme = scheme;
+  c.topk_ratio = ratio;
+  return c;
+}
+
+// The reference path: reference quantizer, scalar reference product, reference epilogue.
+std::vector<float> reference_forward(const BitLinear& layer, const std::vector<float>& x, std::size_t tokens) {
+  const std::size_t rows = layer.out_features(), cols = layer.in_features();
+  const trit::QuantizedActivations q = trit::quantize_activations(trit::matrix<const float>(x.data(), tokens, cols),
+                                                                  layer.scheme(), layer.activations().topk_ratio);
+  std::vector<float> y(tokens * rows);
+  trit::ref::gemm_rows(layer.packed_weights(), q, trit::matrix(y.data(), tokens, rows),
+                       layer.has_bias() ? layer.bias().data() : nullptr, 0, rows);
+  return y;
+}
+
+// Largest |a - b| over a token, relative to the token's largest |b|.
+double max_relative_error(const std::vector<float>& a, const std::vector<float>& b, std::size_t tokens,
+                          std::size_t rows) {
+  double worst = 0.0;
+  for (std::size_t n = 0; n < tokens; ++n) {
+    double err = 0.0, norm = 0.0;
+    for (std::size_t m = 0; m < rows; ++m) {
+      err = std::max(err, std::fabs(static_cast<double>(a[n * rows + m]) - b[n * rows + m]));
+      norm = std::max(norm, std::fabs(static_cast<double>(b[n * rows + m])));
+    }
+    worst = std::max(worst, norm > 0.0 ? err / norm : err);
+  }
+  return worst;
+}
+
+double cosine_similarity(const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0.0, na = 0.0, nb = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+  }
+  return dot / std::sqrt(na * nb);
+}
+
+// ---- The token quantizers forward uses -------------------------------------------------------
+
+class LayerQuantizer : public ::testing::TestWithParam<ActivationScheme> {};
+
+TEST_P(LayerQuantizer, MatchesQuantizeActivationsExactly) {
+  for (std::size_t cols : {1u, 3u, 15u, 16u, 17u, 100u, 2563u}) {
+    const std::vector<float> w = random_floats(4 * cols, 1);
+    const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), 4, cols),
+                                                  trit::ScaleGranularity::per_tensor, nullptr, config_of(GetParam()));
+    std::vector<float> x = random_floats(5 * cols, static_cast<std::uint32_t>(cols), 3.0f);
+    for (std::size_t k = 0; k < cols; ++k) x[k] = 0.0f;  // an all-zero token: the 1e-5 floor
+    if (cols >= 16) {
+      // Exact ties after scaling (amax 127 makes s = 1 for int8): rne sends them to even.
+      float* tie = x.data() + cols;
+      for (std::size_t k = 0; k < cols; ++k) tie[k] = 0.0f;
+      tie[0] = 127.0f;
+      tie[1] = 2.5f;
+      tie[2] = -2.5f;
+      tie[3] = 3.5f;
+      tie[4] = -0.5f;
+      tie[5] = 126.5f;
+      float* wide = x.data() + 2 * cols;
+      wide[0] = 1e30f;
+      wide[1] = -1e-30f;
+      wide[2] = 1e-42f;  // a denormal
+      wide[3] = -3e38f;
+      // Few distinct magnitudes: top-K's boundary falls inside a run of equal |x|.
+      float* runs = x.data() + 3 * cols;
+      for (std::size_t k = 0; k < cols; ++k) runs[k] = static_cast<float>(static_cast<int>(k * 7 % 5) - 2);
+    }
+    const auto view = trit::matrix<const float>(x.data(), 5, cols);
+    const trit::QuantizedActivations expected = trit::quantize_activations(view, GetParam(), 0.5);
+    const trit::QuantizedActivations got = layer.quantize(view);
+    for (std::size_t n = 0; n < 5; ++n) {
+      ASSERT_EQ(got.scale(n), expected.scale(n)) << "cols " << cols << " token " << n;
+      for (std::size_t k = 0; k < cols; ++k) {
+        ASSERT_EQ(got.row(n)[k], expected.row(n)[k]) << "cols " << cols << " token " << n << " k " << k;
+      }
+    }
+  }
+}
+
+TEST_P(LayerQuantizer, RejectsNonFiniteInputNamingThePlace) {
+  const std::vector<float> w = random_floats(2 * 40, 2);
+  const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), 2, 40),
+                                                trit::ScaleGranularity::per_tensor, nullptr, config_of(GetParam()));
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x = random_floats(3 * 40, 3);
+    x[40 + 37] = bad;
+    std::vector<float> y(3 * 2);
+    try {
+      layer.forward(trit::matrix<const float>(x.data(), 3, 40), trit::matrix(y.data(), 3, 2));
+      FAIL() << "no exception for " << bad;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("row 1, column 37"), std::string::npos) << e.what();
+    }
+  }
+}
+
+std::string SchemeName(const ::testing::TestParamInfo<ActivationScheme>& info) {
+  return trit::scheme_name(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSchemes, LayerQuantizer, ::testing::ValuesIn(kSchemes), SchemeName);
+
+// ---- forward ------------------------------------------------------------------------------
+
+class BitLinearForward : public ::testing::TestWithParam<ActivationScheme> {};
+
+TEST_P(BitLinearForward, EqualsTheReferencePathBitForBit) {
+  for (auto granularity : {trit::ScaleGranularity::per_tensor, trit::ScaleGranularity::per_row}) {
+    for (bool with_bias : {false, true}) {
+      for (auto [rows, cols, tokens] : {std::tuple<std::size_t, std::size_t, std::size_t>{1, 1, 1}, {7, 333, 3},
+                                        {65, 640, 2}, {130, 1001, 5}, {64, 6912, 1}}) {
+        const std::vector<float> w = random_floats(rows * cols, static_cast<std::uint32_t>(rows + cols));
+        const std::vector<float> bias = random_floats(rows, 9);
+        const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols), granularity,
+                                                      with_bias ? bias.data() : nullptr, config_of(GetParam()));
+        const std::vector<float> x = random_floats(tokens * cols, static_cast<std::uint32_t>(tokens), 2.0f);
+        std::vector<float> y(tokens * rows);
+        layer.forward(trit::matrix<const float>(x.data(), tokens, cols), trit::matrix(y.data(), tokens, rows));
+        ASSERT_EQ(y, reference_forward(layer, x, tokens)) << rows << "x" << cols << " N " << tokens;
+      }
+    }
+  }
+}
+
+TEST_P(BitLinearForward, AgreesWithTheDequantizedFloatComputation) {
+  const std::size_t rows = 300, cols = 2560, tokens = 4;
+  const std::vector<float> w = random_floats(rows * cols, 5, 0.02f);
+  const std::vector<float> bias = random_floats(rows, 6, 0.1f);
+  const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols),
+                                                trit::ScaleGranularity::per_row, bias.data(), config_of(GetParam()));
+  const std::vector<float> x = random_floats(tokens * cols, 7);
+  const auto xv = trit::matrix<const float>(x.data(), tokens, cols);
+  std::vector<float> y(tokens * rows), y_dequantized(tokens * rows), y_float(tokens * rows);
+  layer.forward(xv, trit::matrix(y.data(), tokens, rows));
+  trit::ref::bitlinear_forward(layer, xv, trit::matrix(y_dequantized.data(), tokens, rows));
+  const double rel = max_relative_error(y, y_dequantized, tokens, rows);
+  EXPECT_LT(rel, 1e-5);
+
+  // The unquantized float layer, for the printed accuracy report.
+  for (std::size_t n = 0; n < tokens; ++n) {
+    for (std::size_t m = 0; m < rows; ++m) {
+      double sum = bias[m];
+      for (std::size_t k = 0; k < cols; ++k) sum += static_cast<double>(w[m * cols + k]) * x[n * cols + k];
+      y_float[n * rows + m] = static_cast<float>(sum);
+    }
+  }
+  const double cosine = cosine_similarity(y, y_float);
+  std::cout << "[ accuracy ] " << trit::scheme_name(GetParam()) << ": relative error vs dequantized float "
+            << rel << ", cosine similarity vs float layer " << cosine << "\n";
+  RecordProperty("cosine_vs_float", std::to_string(cosine));
+  RecordProperty("relative_error_vs_dequantized", std::to_string(rel));
+}
+
+TEST_P(BitLinearForward, StridedInputAndOutputLeaveTheGapsAlone) {
+  const std::size_t rows = 70, cols = 401, tokens = 3, x_stride = 420, y_stride = 75;
+  const std::vector<float> w = random_floats(rows * cols, 11);
+  const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols),
+                                                trit::ScaleGranularity::per_tensor, nullptr, config_of(GetParam()));
+  std::vector<float> x_tight = random_floats(tokens * cols, 12);
+  std::vector<float> x(tokens * x_stride, std::numeric_limits<float>::quiet_NaN());  // gaps must not be read
+  for (std::size_t n = 0; n < tokens; ++n) std::copy_n(x_tight.data() + n * cols, cols, x.data() + n * x_stride);
+  std::vector<float> y(tokens * y_stride, 42.0f);
+  layer.forward(trit::matrix<const float>(x.data(), tokens, cols, x_stride), trit::matrix(y.data(), tokens, rows, y_stride));
+  const std::vector<float> expected = reference_forward(layer, x_tight, tokens);
+  for (std::size_t n = 0; n < tokens; ++n) {
+    for (std::size_t m = 0; m < y_stride; ++m) {
+      ASSERT_EQ(y[n * y_stride + m], m < rows ? expected[n * rows + m] : 42.0f) << n << "," << m;
+    }
+  }
+}
+
+TEST_P(BitLinearForward, AnyNumberOfTokensIncludingNone) {
+  const std::size_t rows = 66, cols = 321;
+  const std::vector<float> w = random_floats(rows * cols, 13);
+  const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols),
+                                                trit::ScaleGranularity::per_tensor, nullptr, config_of(GetParam()));
+  layer.forward(trit::matrix<const float>(nullptr, 0, cols), trit::matrix<float>(nullptr, 0, rows));
+  for (std::size_t tokens : {1u, 2u, 17u, 64u, 129u}) {
+    const std::vector<float> x = random_floats(tokens * cols, static_cast<std::uint32_t>(tokens));
+    EXPECT_EQ(layer.forward(x), reference_forward(layer, x, tokens)) << "N " << tokens;
+  }
+}
+
+TEST_P(BitLinearForward, ResultsDoNotDependOnThreadsOrPath) {
+  const std::size_t rows = 513, cols = 700, tokens = 3;
+  const std::vector<float> w = random_floats(rows * cols, 14);
+  const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols),
+                                                trit::ScaleGranularity::per_row, nullptr, config_of(GetParam()));
+  const std::vector<float> x = random_floats(tokens * cols, 15);
+  const std::vector<float> expected = reference_forward(layer, x, tokens);
+  for (unsigned threads : {1u, 2u, 3u, 0u}) {
+    trit::GemmOptions o;
+    o.threads = threads;
+    EXPECT_EQ(layer.forward(x, o), expected) << "threads " << threads;
+  }
+  for (trit::Isa isa : trit::kAllIsas) {
+    trit::GemmOptions o;
+    o.isa = isa;
+    bool supported = trit::isa_supported(isa);
+#if defined(TRIT_ENABLE_INT4)
+    if (layer.uses_int4_kernels()) supported = trit::int4_isa_supported(isa);
+#endif
+    if (supported) {
+      EXPECT_EQ(layer.forward(x, o), expected) << trit::isa_name(isa);
+    } else {
+      EXPECT_THROW(layer.forward(x, o), trit::unsupported_isa_error) << trit::isa_name(isa);
+    }
+  }
+}
+
+TEST_P(BitLinearForward, ConcurrentCallersOnOneLayerGetTheirOwnResults) {
+  const std::size_t rows = 200, cols = 999;
+  const std::vector<float> w = random_floats(rows * cols, 16);
+  const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols),
+                                                trit::ScaleGranularity::per_tensor, nullptr, config_of(GetParam()));
+  constexpr int kCallers = 4;
+  std::vector<std::vector<float>> inputs, expected;
+  for (int c = 0; c < kCallers; ++c) {
+    // Different token counts and K-sized inputs make the callers' scratch differ in size.
+    const std::size_t tokens = 1 + 2 * static_cast<std::size_t>(c);
+    inputs.push_back(random_floats(tokens * cols, 100 + static_cast<std::uint32_t>(c)));
+    expected.push_back(reference_forward(layer, inputs.back(), tokens));
+  }
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        if (layer.forward(inputs[c]) != expected[c]) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSchemes, BitLinearForward, ::testing::ValuesIn(kSchemes), SchemeName);
+
+// ---- Construction ----------------------------------------------------------------------------
+
+TEST(BitLinearConstruction, CheckpointTritsWithPerRowScalesAreUsedAsTheyAre) {
+  const std::size_t rows = 3, cols = 4;
+  const std::int8_t trits[rows * cols] = {1, 0, -1, 1, 0, 0, 0, -1, -1, -1, 1, 0};
+  const float scales[rows] = {0.5f, 2.0f, 0.25f};
+  const float bias[rows] = {1.0f, -1.0f, 0.0f};
+  const BitLinear layer = BitLinear::from_ternary(trit::matrix<const std::int8_t>(trits, rows, cols), scales, rows,
+                                                  trit::ScaleGranularity::per_row, bias);
+  EXPECT_EQ(layer.out_features(), rows);
+  EXPECT_EQ(layer.in_features(), cols);
+  EXPECT_EQ(layer.granularity(), trit::ScaleGranularity::per_row);
+  EXPECT_EQ(layer.weight_scales(), std::vector<float>(scales, scales + rows));
+  const trit::PackedMatrix w = layer.packed_weights();
+  for (std::size_t m = 0; m < rows; ++m) {
+    for (std::size_t k = 0; k < cols; ++k) EXPECT_EQ(w.trit(m, k), trits[m * cols + k]);
+  }
+  // x = {127, 0, -127, 63.5}: s = 1, q = {127, 0, -127, 64} (63.5 rounds to even).
+  const std::vector<float> x = {127.0f, 0.0f, -127.0f, 63.5f};
+  const std::vector<float> y = layer.forward(x);
+  ASSERT_EQ(y.size(), rows);
+  EXPECT_EQ(y[0], (127.0f + 127.0f + 64.0f) * 0.5f + 1.0f);
+  EXPECT_EQ(y[1], -64.0f * 2.0f - 1.0f);
+  EXPECT_EQ(y[2], (-127.0f - 127.0f) * 0.25f);
+}
+
+TEST(BitLinearConstruction, FromFloatUsesAbsmeanPerTensorByDefault) {
+  const std::size_t rows = 5, cols = 50;
+  const std::vector<float> w = random_floats(rows * cols, 17);
+  const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols));
+  const trit::TernaryWeights expected = trit::quantize_weights_absmean(trit::matrix<const float>(w.data(), rows, cols));
+  EXPECT_EQ(layer.scheme(), ActivationScheme::int8_absmax);
+  EXPECT_EQ(layer.granularity(), trit::ScaleGranularity::per_tensor);
+  EXPECT_EQ(layer.weight_scales(), expected.scales);
+  const trit::PackedMatrix packed = layer.packed_weights();
+  for (std::size_t m = 0; m < rows; ++m) {
+    for (std::size_t k = 0; k < cols; ++k) EXPECT_EQ(packed.trit(m, k), expected.trits[m * cols + k]);
+  }
+  EXPECT_FALSE(layer.has_bias());
+}
+
+TEST(BitLinearConstruction, Int4SchemesUseTheInt4KernelsExactlyWhenEnabled) {
+  const std::vector<float> w = random_floats(10 * 30, 18);
+  for (ActivationScheme scheme : kSchemes) {
+    const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), 10, 30),
+                                                  trit::ScaleGranularity::per_tensor, nullptr, config_of(scheme));
+    const bool int4 = scheme == ActivationScheme::int4_absmax || scheme == ActivationScheme::int4_absmean;
+#if defined(TRIT_ENABLE_INT4)
+    EXPECT_EQ(layer.uses_int4_kernels(), int4) << trit::scheme_name(scheme);
+#else
+    (void)int4;
+    EXPECT_FALSE(layer.uses_int4_kernels());
+#endif
+  }
+}
+
+TEST(BitLinearConstruction, MemoryIsPackedWeightsScalesAndBias) {
+  const std::size_t rows = 64, cols = 2560;
+  const std::vector<float> w = random_floats(rows * cols, 19);
+  const std::vector<float> bias(rows, 0.5f);
+  for (ActivationScheme scheme : kSchemes) {
+    const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols),
+                                                  trit::ScaleGranularity::per_row, bias.data(), config_of(scheme));
+    // 2560 trits are 512 bytes a row; 64 rows fill one tile of the int4 layout exactly.
+    EXPECT_EQ(layer.memory_bytes(), rows * 512 + rows * 4 + rows * 4) << trit::scheme_name(scheme);
+  }
+}
+
+TEST(BitLinearConstruction, InvalidArgumentsThrow) {
+  const std::vector<float> w = random_floats(4 * 8, 20);
+  const auto wv = trit::matrix<const float>(w.data(), 4, 8);
+  EXPECT_THROW(BitLinear::from_float(trit::matrix<const float>(nullptr, 0, 8)), std::invalid_argument);
+  EXPECT_THROW(BitLinear(trit::pack_weights(wv), std::vector<float>(3, 0.0f)), std::invalid_argument);
+  EXPECT_THROW(BitLinear(trit::pack_weights(wv), {1, 2, std::numeric_limits<float>::infinity(), 4}),
+               std::invalid_argument);
+  EXPECT_THROW(BitLinear::from_float(wv, trit::ScaleGranularity::per_tensor, nullptr,
+                                     config_of(ActivationScheme::int8_topk, 0.0)),
+               std::invalid_argument);
+  EXPECT_THROW(BitLinear::from_float(wv, trit::ScaleGranularity::per_tensor, nullptr,
+                                     config_of(ActivationScheme::int8_topk, 1.5)),
+               std::invalid_argument);
+  const std::int8_t not_ternary[2] = {2, 0};
+  const float scale = 1.0f;
+  EXPECT_THROW(BitLinear::from_ternary(trit::matrix<const std::int8_t>(not_ternary, 1, 2), &scale, 1),
+               std::invalid_argument);
+
+  const BitLinear layer = BitLinear::from_float(wv);
+  std::vector<float> y(2 * 4);
+  const std::vector<float> x(2 * 9, 1.0f);
+  EXPECT_THROW(layer.forward(trit::matrix<const float>(x.data(), 2, 9), trit::matrix(y.data(), 2, 4)),
+               std::invalid_argument);
+  EXPECT_THROW(layer.forward(trit::matrix<const float>(x.data(), 2, 8), trit::matrix(y.data(), 2, 3)),
+               std::invalid_argument);
+  EXPECT_THROW(layer.forward(std::vector<float>(7, 1.0f)), std::invalid_argument);
+  EXPECT_THROW(BitLinear{}.forward(x), std::invalid_argument);
+}
+
+TEST(BitLinearTopK, KeepsCeilRatioTimesKValuesPerToken) {
+  const std::size_t cols = 101;
+  const std::vector<float> w = random_floats(3 * cols, 21);
+  for (double ratio : {0.25, 0.5, 1.0}) {
+    const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), 3, cols),
+                                                  trit::ScaleGranularity::per_tensor, nullptr,
+                                                  config_of(ActivationScheme::int8_topk, ratio));
+    std::vector<float> x(cols);
+    for (std::size_t k = 0; k < cols; ++k) x[k] = 1.0f + static_cast<float>(k);  // distinct, all non-zero
+    const trit::QuantizedActivations q = layer.quantize(trit::matrix<const float>(x.data(), 1, cols));
+    std::size_t non_zero = 0;
+    for (std::size_t k = 0; k < cols; ++k) non_zero += q.row(0)[k] != 0;
+    EXPECT_EQ(non_zero, static_cast<std::size_t>(std::ceil(ratio * cols))) << ratio;
+    EXPECT_EQ(q.row(0)[cols - 1], 127);
+  }
+}
+
+TEST(BitLinearTopK, MatchesTheReferenceSelectionForEveryRatioAndTies) {
+  std::mt19937 rng(26);
+  std::uniform_int_distribution<int> small(-3, 3);
+  for (std::size_t cols : {1u, 2u, 7u, 100u, 6912u}) {
+    for (double ratio : {0.01, 0.1, 0.3, 0.5, 0.77, 0.9, 1.0}) {
+      const std::vector<float> w = random_floats(2 * cols, 27);
+      const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), 2, cols),
+                                                    trit::ScaleGranularity::per_tensor, nullptr,
+                                                    config_of(ActivationScheme::int8_topk, ratio));
+      std::vector<float> x = random_floats(3 * cols, static_cast<std::uint32_t>(cols));
+      for (std::size_t k = 0; k < cols; ++k) x[cols + k] = static_cast<float>(small(rng));  // many ties
+      for (std::size_t k = 0; k < cols; ++k) x[2 * cols + k] = k % 3 == 0 ? 1e-40f : -1e-40f;  // denormal ties
+      const auto view = trit::matrix<const float>(x.data(), 3, cols);
+      const trit::QuantizedActivations expected = trit::quantize_activations(view, ActivationScheme::int8_topk, ratio);
+      const trit::QuantizedActivations got = layer.quantize(view);
+      for (std::size_t n = 0; n < 3; ++n) {
+        ASSERT_EQ(got.scale(n), expected.scale(n));
+        for (std::size_t k = 0; k < cols; ++k) {
+          ASSERT_EQ(got.row(n)[k], expected.row(n)[k]) << "cols " << cols << " ratio " << ratio << " n " << n << " k " << k;
+        }
+      }
+    }
+  }
+}
+
+// ---- Serialized form -----------------------------------------------------------------------
+
+BitLinear make_layer(ActivationScheme scheme, bool with_bias, double ratio = 0.5) {
+  const std::size_t rows = 33, cols = 650;
+  const std::vector<float> w = random_floats(rows * cols, 22);
+  const std::vector<float> bias = random_floats(rows, 23);
+  return BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols), trit::ScaleGranularity::per_row,
+                               with_bias ? bias.data() : nullptr, config_of(scheme, ratio));
+}
+
+TEST(BitLinearSerialize, RoundTripsEverySchemeBitForBit) {
+  const std::vector<float> x = random_floats(3 * 650, 24);
+  for (ActivationScheme scheme : kSchemes) {
+    for (bool with_bias : {false, true}) {
+      const BitLinear layer = make_layer(scheme, with_bias, 0.375);
+      const std::vector<std::uint8_t> blob = layer.serialize();
+      EXPECT_EQ(blob.size(), 64 + (with_bias ? 33 * 4 : 0) + trit::serialize(layer.packed_weights()).size());
+      const BitLinear back = BitLinear::deserialize(blob);
+      EXPECT_EQ(back.scheme(), scheme);
+      EXPECT_EQ(back.activations().topk_ratio, 0.375);
+      EXPECT_EQ(back.bias(), layer.bias());
+      EXPECT_EQ(back.weight_scales(), layer.weight_scales());
+      EXPECT_EQ(back.uses_int4_kernels(), layer.uses_int4_kernels());
+      EXPECT_EQ(back.forward(x), layer.forward(x)) << trit::scheme_name(scheme);
+      EXPECT_EQ(back.serialize(), blob);
+    }
+  }
+}
+
+TEST(BitLinearSerialize, SavesAndLoadsFiles) {
+  const BitLinear layer = make_layer(ActivationScheme::int4_absmean, true);
+  const std::string path = ::testing::TempDir() + "trit_bitlinear_test.tritl";
+  layer.save(path);
+  const BitLinear back = BitLinear::load(path);
+  std::remove(path.c_str());
+  const std::vector<float> x = random_floats(2 * 650, 25);
+  EXPECT_EQ(back.forward(x), layer.forward(x));
+  EXPECT_THROW(BitLinear::load(path), std::runtime_error);
+}
+
+TEST(BitLinearSerialize, DamagedBlobsAreRejected) {
+  const std::vector<std::uint8_t> good = make_layer(ActivationScheme::int8_topk, true).serialize();
+  const auto expect_format_error = [](std::vector<std::uint8_t> blob, const char* what) {
+    EXPECT_THROW(BitLinear::deserialize(blob), trit::format_error) << what;
+  };
+  auto blob = good;
+  blob[0] = 'X';
+  expect_format_error(blob, "magic");
+  blob = good;
+  blob[8] = 2;
+  expect_format_error(blob, "version");
+  blob = good;
+  blob[12] = 4;
+  expect_format_error(blob, "scheme");
+  blob = good;
+  for (int i = 16; i < 24; ++i) blob[i] = 0;  // ratio 0.0
+  expect_format_error(blob, "ratio");
+  blob = good;
+  blob[24] = 32;  // 32 bias values for 33 outputs, with the sizes kept consistent
+  blob[32] = static_cast<std::uint8_t>(blob[32] + 4);
+  expect_format_error(blob, "bias count");
+  blob = good;
+  blob[60] = 1;
+  expect_format_error(blob, "reserved byte");
+  blob = good;
+  blob[64 + 5] ^= 0x01;
+  expect_format_error(blob, "checksum");
+  blob = good;
+  blob.pop_back();
+  expect_format_error(blob, "truncated");
+  blob = good;
+  blob.push_back(0);
+  expect_format_error(blob, "trailing byte");
+  expect_format_error(std::vector<std::uint8_t>(good.begin(), good.begin() + 40), "short header");
+  EXPECT_NO_THROW(BitLinear::deserialize(good));
+}
+
+}  // namespace
