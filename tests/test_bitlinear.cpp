@@ -4,6 +4,8 @@
 // concurrent callers, the fast token quantizers, and the serialized form.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <trit/trit.hpp>
 #include <trit/bitlinear.hpp>
 
@@ -450,7 +452,9 @@ TEST(BitLinearSerialize, RoundTripsEverySchemeBitForBit) {
 
 TEST(BitLinearSerialize, SavesAndLoadsFiles) {
   const BitLinear layer = make_layer(ActivationScheme::int4_absmean, true);
-  const std::string path = ::testing::TempDir() + "trit_bitlinear_test.tritl";
+  // Unique per process: ctest and the qemu runs start several test processes at once.
+  const std::string path = ::testing::TempDir() + "trit_bitlinear_test_" +
+                           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".tritl";
   layer.save(path);
   const BitLinear back = BitLinear::load(path);
   std::remove(path.c_str());
