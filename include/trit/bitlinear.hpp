@@ -10,7 +10,7 @@
 //   Y[n][m] = ((float)acc[n][m] / s[n]) * w_scale[m] + bias[m],
 //   acc[n][m] = sum_k Wq[m][k] * q[n][k]   (exact int32)
 //
-// with q, s exactly as quantize_activations computes them (/work/shared/docs/semantics.md),
+// with q, s exactly as quantize_activations computes them (docs/SEMANTICS.md),
 // so Y is bit-identical to trit::ref::gemm_rows on quantize_activations(X). The activation
 // schemes:
 //   int8_absmax   (default) BitNet b1.58: s = 127 / max|x|, q in [-128, 127]
