@@ -23,6 +23,10 @@
 #if TRIT_HAS_X86_KERNELS
 #include <immintrin.h>
 
+// The transposes work on arrays of vectors; inlined, with their loops unrolled, the arrays
+// stay in registers, while a call would pass them through memory.
+#define TRIT_X86_ALWAYS_INLINE inline __attribute__((always_inline))
+
 // GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves, which
 // -Wuninitialized reports at every inlined use; the values are never read.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -53,6 +57,50 @@
     return _mm256_set1_epi32(v);                                                                 \
   }                                                                                              \
   inline Vec add32(Vec a, Vec b) { return _mm256_add_epi32(a, b); }                              \
+  inline Vec sub32(Vec a, Vec b) { return _mm256_sub_epi32(a, b); }                              \
+  inline __m256i first_lanes(std::size_t count) {                                                \
+    const int n = static_cast<int>(count < 8 ? count : 8);                                       \
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));  \
+  }                                                                                              \
+  /* The first count (<= 8) lanes of v to dst. */                                               \
+  inline void store_int32(std::int32_t* dst, Vec v, std::size_t count) {                         \
+    if (count >= 8) return store(dst, v);                                                        \
+    _mm256_maskstore_epi32(reinterpret_cast<int*>(dst), first_lanes(count), v);                  \
+  }                                                                                              \
+  /* detail::epilogue on the first count (<= 8) lanes: the same IEEE operations in the same */  \
+  /* order, so the floats are bit-identical; the asm keeps the product rounded (no FMA). */    \
+  inline void store_epilogue(float* dst, Vec acc, float act_scale, const float* row_scales,     \
+                             float tensor_scale, const float* bias, std::size_t count) {        \
+    const __m256i lanes = first_lanes(count);                                                    \
+    __m256 y = _mm256_div_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(act_scale));                \
+    y = _mm256_mul_ps(y, row_scales != nullptr ? _mm256_maskload_ps(row_scales, lanes)           \
+                                               : _mm256_set1_ps(tensor_scale));                  \
+    __asm__("" : "+x"(y));                                                                       \
+    if (bias != nullptr) y = _mm256_add_ps(y, _mm256_maskload_ps(bias, lanes));                  \
+    if (count >= 8) return _mm256_storeu_ps(dst, y);                                             \
+    _mm256_maskstore_ps(dst, lanes, y);                                                          \
+  }                                                                                              \
+  /* v[r] holds 8 dwords of row r; afterwards v[q] holds dword q of rows 0..7. */               \
+  TRIT_X86_ALWAYS_INLINE void transpose_dwords(Vec* v) {                                         \
+    Vec t[8], u[8];                                                                              \
+    TRIT_UNROLL                                                                                  \
+    for (int r = 0; r < 8; r += 2) {                                                             \
+      t[r] = _mm256_unpacklo_epi32(v[r], v[r + 1]);                                              \
+      t[r + 1] = _mm256_unpackhi_epi32(v[r], v[r + 1]);                                          \
+    }                                                                                            \
+    TRIT_UNROLL                                                                                  \
+    for (int r = 0; r < 8; r += 4) {                                                             \
+      u[r] = _mm256_unpacklo_epi64(t[r], t[r + 2]);                                              \
+      u[r + 1] = _mm256_unpackhi_epi64(t[r], t[r + 2]);                                          \
+      u[r + 2] = _mm256_unpacklo_epi64(t[r + 1], t[r + 3]);                                      \
+      u[r + 3] = _mm256_unpackhi_epi64(t[r + 1], t[r + 3]);                                      \
+    }                                                                                            \
+    TRIT_UNROLL                                                                                  \
+    for (int q = 0; q < 4; ++q) {                                                                \
+      v[q] = _mm256_permute2x128_si256(u[q], u[q + 4], 0x20);                                    \
+      v[q + 4] = _mm256_permute2x128_si256(u[q], u[q + 4], 0x31);                                \
+    }                                                                                            \
+  }                                                                                              \
   inline std::int32_t reduce_add(Vec v) {                                                        \
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));        \
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));                                            \
@@ -81,6 +129,55 @@
     return _mm512_set1_epi32(v);                                                                 \
   }                                                                                              \
   inline Vec add32(Vec a, Vec b) { return _mm512_add_epi32(a, b); }                              \
+  inline Vec sub32(Vec a, Vec b) { return _mm512_sub_epi32(a, b); }                              \
+  inline __mmask16 first_lanes(std::size_t count) {                                              \
+    return count >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << count) - 1); \
+  }                                                                                              \
+  /* The first count (<= 16) lanes of v to dst. */                                              \
+  inline void store_int32(std::int32_t* dst, Vec v, std::size_t count) {                         \
+    _mm512_mask_storeu_epi32(dst, first_lanes(count), v);                                       \
+  }                                                                                              \
+  /* detail::epilogue on the first count (<= 16) lanes: the same IEEE operations in the same */ \
+  /* order, so the floats are bit-identical; the asm keeps the product rounded (no FMA). */    \
+  inline void store_epilogue(float* dst, Vec acc, float act_scale, const float* row_scales,     \
+                             float tensor_scale, const float* bias, std::size_t count) {        \
+    const __mmask16 lanes = first_lanes(count);                                                  \
+    __m512 y = _mm512_div_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(act_scale));                \
+    y = _mm512_mul_ps(y, row_scales != nullptr ? _mm512_maskz_loadu_ps(lanes, row_scales)        \
+                                               : _mm512_set1_ps(tensor_scale));                  \
+    __asm__("" : "+v"(y));                                                                       \
+    if (bias != nullptr) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(lanes, bias));               \
+    _mm512_mask_storeu_ps(dst, lanes, y);                                                        \
+  }                                                                                              \
+  /* v[r] holds 16 dwords of row r; afterwards v[q] holds dword q of rows 0..15. Within each */  \
+  /* 128-bit lane, unpacks gather 4 rows' dword 4L + p into u[4g + p]; 128-bit shuffles then */ \
+  /* collect lane L of u[p], u[4 + p], u[8 + p], u[12 + p] into v[4L + p]. */                  \
+  TRIT_X86_ALWAYS_INLINE void transpose_dwords(Vec* v) {                                         \
+    Vec t[16], u[16];                                                                            \
+    TRIT_UNROLL                                                                                  \
+    for (int r = 0; r < 16; r += 2) {                                                            \
+      t[r] = _mm512_unpacklo_epi32(v[r], v[r + 1]);                                              \
+      t[r + 1] = _mm512_unpackhi_epi32(v[r], v[r + 1]);                                          \
+    }                                                                                            \
+    TRIT_UNROLL                                                                                  \
+    for (int r = 0; r < 16; r += 4) {                                                            \
+      u[r] = _mm512_unpacklo_epi64(t[r], t[r + 2]);                                              \
+      u[r + 1] = _mm512_unpackhi_epi64(t[r], t[r + 2]);                                          \
+      u[r + 2] = _mm512_unpacklo_epi64(t[r + 1], t[r + 3]);                                      \
+      u[r + 3] = _mm512_unpackhi_epi64(t[r + 1], t[r + 3]);                                      \
+    }                                                                                            \
+    TRIT_UNROLL                                                                                  \
+    for (int p = 0; p < 4; ++p) {                                                                \
+      const Vec even01 = _mm512_shuffle_i32x4(u[p], u[4 + p], 0x88);                             \
+      const Vec odd01 = _mm512_shuffle_i32x4(u[p], u[4 + p], 0xDD);                              \
+      const Vec even23 = _mm512_shuffle_i32x4(u[8 + p], u[12 + p], 0x88);                        \
+      const Vec odd23 = _mm512_shuffle_i32x4(u[8 + p], u[12 + p], 0xDD);                         \
+      v[p] = _mm512_shuffle_i32x4(even01, even23, 0x88);                                         \
+      v[8 + p] = _mm512_shuffle_i32x4(even01, even23, 0xDD);                                     \
+      v[4 + p] = _mm512_shuffle_i32x4(odd01, odd23, 0x88);                                       \
+      v[12 + p] = _mm512_shuffle_i32x4(odd01, odd23, 0xDD);                                      \
+    }                                                                                            \
+  }                                                                                              \
   inline std::int32_t reduce_add(Vec v) {                                                        \
     const Vec folded = _mm512_add_epi32(v, _mm512_shuffle_i64x2(v, v, 0x4E));                    \
     const __m256i half = _mm512_castsi512_si256(folded);                                         \
@@ -176,6 +273,7 @@ TRIT_TARGET_END
 #undef TRIT_X86_ZMM_PRIMITIVES
 #undef TRIT_X86_MADDUBS_DOT
 #undef TRIT_X86_VNNI_DOT
+#undef TRIT_X86_ALWAYS_INLINE
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

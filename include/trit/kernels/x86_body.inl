@@ -8,6 +8,10 @@
 //   digits(s)                  Dense243 digits {0,1,2} from chain bytes in signed form
 //   triple(s)                  s * 3 mod 256 per byte (the next chain step)
 //   broadcast4(p)              the 4 bytes at p in every 32-bit lane
+//   transpose_dwords(v)        v[kVecBytes / 4] as a square of dwords, transposed in place
+//   sub32(a, b), store_int32(dst, v, count), store_epilogue(dst, acc, ...)
+//                              wrapping int32 lanes; the first count lanes as int32, or
+//                              through detail::epilogue's float operations
 //   Partial, partial_zero(), partial_add(part, d, a), flush(acc32, part)
 //                              d (u8 digits) x a (s8) summed into int32 lanes
 //   reduce_add(v)              sum of the int32 lanes
@@ -46,13 +50,32 @@ inline void prepare_token(const std::int8_t* x, const dense243::RowLayout& layou
   }
 }
 
-inline void store_output(const detail::GemmProblem& p, std::size_t n, std::size_t m, std::int32_t acc) {
-  if (p.acc.data != nullptr) {
-    p.acc(n, m) = acc;
-  } else {
-    p.y(n, m) = detail::epilogue(acc, p.x.scales[n], p.w->scale(m), p.bias, m);
+// int32 lanes per vector: the rows of outputs one vector holds.
+inline constexpr std::size_t kRowsPerVec = kVecBytes / 4;
+
+// Outputs of token n for rows [m, m + count) from digit sums less act_sum (0 when the sums
+// are already ternary), a vector of rows at a time: ternary_from_digits and the epilogue,
+// lane by lane.
+inline void store_outputs(const detail::GemmProblem& p, std::size_t n, std::size_t m, std::size_t count,
+                          const std::int32_t* digit_sums, std::int32_t act_sum) {
+  const Vec sum = broadcast4(&act_sum);
+  const PackedMatrix& w = *p.w;
+  const bool per_row = w.granularity() == ScaleGranularity::per_row;
+  for (std::size_t r = 0; r < count; r += kRowsPerVec) {
+    const Vec acc = sub32(load(digit_sums + r), sum);
+    const std::size_t lanes = std::min(kRowsPerVec, count - r);
+    if (p.acc.data != nullptr) {
+      store_int32(&p.acc(n, m + r), acc, lanes);
+    } else {
+      store_epilogue(&p.y(n, m + r), acc, p.x.scales[n], per_row ? w.scales().data() + m + r : nullptr,
+                     w.scales()[0], p.bias != nullptr ? p.bias + m + r : nullptr, lanes);
+    }
   }
 }
+
+// Into L2: a core has more outstanding L2 misses than L1 fill buffers, and DRAM needs many
+// in flight.
+inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 
 // Digit products minus the activation sum, in wrapping uint32 arithmetic: the true value
 // fits in int32 (|acc| <= 128 K), so the wrapped difference is exact.
@@ -61,6 +84,7 @@ inline std::int32_t ternary_from_digits(std::int32_t digit_dot, std::int32_t act
 }
 
 // ---- GEMV: one token, R rows at a time sharing every activation load ----------------------
+// Each block also prefetches, group by group, the rows ahead[r] it will need a few blocks on.
 
 inline constexpr int kChunks = static_cast<int>(dense243::kGroupBytes / kVecBytes);
 
@@ -72,8 +96,8 @@ inline constexpr int kChunks = static_cast<int>(dense243::kGroupBytes / kVecByte
 //   lane. Two dot products and one tripling per digit, no compares.
 
 template <int R>
-inline void gemv_block_digits(const std::uint8_t* const* rows, const std::int8_t* x, const TokenPrep& prep,
-                              const dense243::RowLayout& layout, std::int32_t* out) {
+inline void gemv_block_digits(const std::uint8_t* const* rows, const std::uint8_t* const* ahead, const std::int8_t* x,
+                              const TokenPrep& prep, const dense243::RowLayout& layout, std::int32_t* out) {
   Vec acc[R][kChunks];
   TRIT_UNROLL
   for (int r = 0; r < R; ++r)
@@ -82,6 +106,8 @@ inline void gemv_block_digits(const std::uint8_t* const* rows, const std::int8_t
   const std::size_t groups = layout.full_groups + (layout.tail_bytes != 0 ? 1 : 0);
   for (std::size_t g = 0; g < groups; ++g) {
     const std::int8_t* act = g < layout.full_groups ? x + g * dense243::kGroupTrits : prep.tail;
+    TRIT_UNROLL
+    for (int r = 0; r < R; ++r) prefetch_l2(ahead[r] + g * dense243::kGroupBytes);
     Vec chain[R][kChunks];
     Partial part[R][kChunks];
     TRIT_UNROLL
@@ -123,8 +149,8 @@ inline void gemv_block_digits(const std::uint8_t* const* rows, const std::int8_t
 inline constexpr std::size_t kRawChainFlushGroups = 128;
 
 template <int R>
-inline void gemv_block_raw(const std::uint8_t* const* rows, const std::int8_t* x, const TokenPrep& prep,
-                           const dense243::RowLayout& layout, std::int32_t* out) {
+inline void gemv_block_raw(const std::uint8_t* const* rows, const std::uint8_t* const* ahead, const std::int8_t* x,
+                           const TokenPrep& prep, const dense243::RowLayout& layout, std::int32_t* out) {
   Vec acc[R][kChunks], p_acc[R][kChunks], q_acc[R][kChunks];
   TRIT_UNROLL
   for (int r = 0; r < R; ++r)
@@ -133,6 +159,8 @@ inline void gemv_block_raw(const std::uint8_t* const* rows, const std::int8_t* x
   const std::size_t groups = layout.full_groups + (layout.tail_bytes != 0 ? 1 : 0);
   for (std::size_t g = 0; g < groups; ++g) {
     const std::int8_t* act = g < layout.full_groups ? x + g * dense243::kGroupTrits : prep.tail;
+    TRIT_UNROLL
+    for (int r = 0; r < R; ++r) prefetch_l2(ahead[r] + g * dense243::kGroupBytes);
     Vec chain[R][kChunks];
     TRIT_UNROLL
     for (int r = 0; r < R; ++r)
@@ -172,16 +200,35 @@ inline void gemv_block_raw(const std::uint8_t* const* rows, const std::int8_t* x
 }
 
 template <int R>
-inline void gemv_block(const std::uint8_t* const* rows, const std::int8_t* x, const TokenPrep& prep,
-                       const dense243::RowLayout& layout, std::int32_t* out) {
+inline void gemv_block(const std::uint8_t* const* rows, const std::uint8_t* const* ahead, const std::int8_t* x,
+                       const TokenPrep& prep, const dense243::RowLayout& layout, std::int32_t* out) {
   if constexpr (kGemvRawChain) {
-    gemv_block_raw<R>(rows, x, prep, layout, out);
+    gemv_block_raw<R>(rows, ahead, x, prep, layout, out);
   } else {
-    gemv_block_digits<R>(rows, x, prep, layout, out);
+    gemv_block_digits<R>(rows, ahead, x, prep, layout, out);
   }
 }
 
 inline constexpr int kGemvRows = static_cast<int>(kGemvRowsPerBlock);
+
+// Rows are short (512 bytes at K = 2560), so a block of adjacent rows read group by group
+// jumps around a page, no hardware prefetcher follows it, and software prefetches alone are
+// held back by the core's few L1 fill buffers: cold weights then arrive at two thirds of the
+// DRAM bandwidth. So the kGemvRows rows of a block come from kGemvRows separate stretches of
+// the range, block b taking row b of every stretch: each stretch is read front to back, long
+// sequential streams that the L2 streamer runs ahead of, helped by a prefetch of the row
+// kGemvPrefetchRows further on in each. Each row's int32 sum is exact whichever block
+// computes it, so the order changes no result.
+inline constexpr std::size_t kGemvPrefetchRows = 2;
+
+struct GemvScratch {
+  std::vector<std::int32_t> sums;
+};
+
+inline GemvScratch& gemv_scratch() {
+  thread_local GemvScratch scratch;
+  return scratch;
+}
 
 inline void gemv_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t m1) {
   const PackedMatrix& w = *p.w;
@@ -189,79 +236,189 @@ inline void gemv_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t 
   TokenPrep prep;
   const std::int8_t* x = p.x.row(0);
   prepare_token(x, layout, prep);
+  // Sums in row order, stored through the vector epilogue at the end; whole vectors are
+  // read from it, hence the slack.
+  std::vector<std::int32_t>& sums = gemv_scratch().sums;
+  sums.resize(m1 - m0 + kRowsPerVec);
   std::int32_t out[kGemvRows];
   const std::uint8_t* rows[kGemvRows];
-  std::size_t m = m0;
-  for (; m + kGemvRows <= m1; m += kGemvRows) {
+  const std::uint8_t* ahead[kGemvRows];
+  const std::size_t stretch = (m1 - m0) / kGemvRows;
+  for (std::size_t b = 0; b < stretch; ++b) {
+    const std::size_t b_ahead = b + kGemvPrefetchRows < stretch ? b + kGemvPrefetchRows : b;
     TRIT_UNROLL
-    for (int r = 0; r < kGemvRows; ++r) rows[r] = w.row(m + r);
-    gemv_block<kGemvRows>(rows, x, prep, layout, out);
+    for (int r = 0; r < kGemvRows; ++r) {
+      rows[r] = w.row(m0 + r * stretch + b);
+      ahead[r] = w.row(m0 + r * stretch + b_ahead);
+    }
+    gemv_block<kGemvRows>(rows, ahead, x, prep, layout, out);
     TRIT_UNROLL
-    for (int r = 0; r < kGemvRows; ++r) store_output(p, 0, m + r, out[r]);
+    for (int r = 0; r < kGemvRows; ++r) sums[r * stretch + b] = out[r];
   }
-  for (; m < m1; ++m) {
+  for (std::size_t m = m0 + kGemvRows * stretch; m < m1; ++m) {
     rows[0] = w.row(m);
-    gemv_block<1>(rows, x, prep, layout, out);
-    store_output(p, 0, m, out[0]);
+    gemv_block<1>(rows, rows, x, prep, layout, out);
+    sums[m - m0] = out[0];
   }
+  store_outputs(p, 0, m0, m1 - m0, sums.data(), 0);
 }
 
 // ---- GEMM: decode a panel of rows once, reuse it for every token --------------------------
 // The panel holds kPanelRows rows of digits interleaved as [K/4][kPanelRows][4]: one vector
-// load gives 4 consecutive k of kVecBytes/4 rows, which multiplies a broadcast of 4
+// load gives 4 consecutive k of kRowsPerVec rows, which multiplies a broadcast of 4
 // activations of one token. Each int32 lane then accumulates one (row, token) dot product.
+//
+// Tokens are packed the same way, kGemmTokens at a time as [K/4][kGemmTokens][4], so the
+// micro-kernel walks one panel stream and one activation stream with fixed offsets.
 
-inline constexpr std::size_t kRowsPerVec = kVecBytes / 4;
 inline constexpr std::size_t kPanelRows = 2 * kRowsPerVec;
+inline constexpr std::size_t kQuadsPerGroup = dense243::kGroupTrits / 4;
+inline constexpr std::size_t kQuadsPerDigit = dense243::kGroupBytes / 4;
 
-// Digits of rows [m, m + count) (count <= kPanelRows) into panel; missing rows and k >= K
-// get digits whose activations are zero, so they add nothing.
-inline void decode_panel(const PackedMatrix& w, std::size_t m, std::size_t count, std::size_t k_padded,
-                         std::uint8_t* row_major, std::size_t row_major_stride, std::uint8_t* panel) {
-  const dense243::RowLayout& layout = w.layout();
-  const std::size_t groups = layout.full_groups + (layout.tail_bytes != 0 ? 1 : 0);
-  for (std::size_t r = 0; r < count; ++r) {
-    const std::uint8_t* row = w.row(m + r);
-    std::uint8_t* out = row_major + r * row_major_stride;
-    for (std::size_t g = 0; g < groups; ++g) {
-      const bool full = g < layout.full_groups;
-      const std::size_t digit_stride = full ? 64 : layout.tail_bytes;
-      std::uint8_t* group_out = out + g * dense243::kGroupTrits;
-      Vec s[kChunks];
-      TRIT_UNROLL
-      for (int c = 0; c < kChunks; ++c) s[c] = xor80(load(row + g * dense243::kGroupBytes + c * kVecBytes));
-      // Ascending digits, chunks inner: in a tail group the lanes a store writes past the
-      // digit's g bytes land where the next digit's stores write, so the result is exact.
-      TRIT_UNROLL
-      for (int i = 0; i < 5; ++i) {
-        TRIT_UNROLL
-        for (int c = 0; c < kChunks; ++c) {
-          store(group_out + i * digit_stride + c * kVecBytes, digits(s[c]));
-          s[c] = triple(s[c]);
-        }
-      }
+// Buffers a thread reuses from call to call, so that a product allocates nothing once the
+// thread has seen its largest shape.
+struct GemmScratch {
+  detail::AlignedBuffer<std::uint8_t> panel;
+  detail::AlignedBuffer<std::int8_t> acts;
+  detail::AlignedBuffer<std::uint8_t> tail_digits;
+  detail::AlignedBuffer<std::int32_t> tiles;
+  std::vector<std::int32_t> act_sums;
+};
+
+inline GemmScratch& gemm_scratch() {
+  thread_local GemmScratch scratch;
+  return scratch;
+}
+
+template <class T>
+inline T* reserve(detail::AlignedBuffer<T>& buffer, std::size_t count) {
+  if (buffer.size() < count) buffer = detail::AlignedBuffer<T>(count);
+  return buffer.data();
+}
+
+// Tokens [n0, n0 + kGemmTokens) as [k_quads][kGemmTokens][4], zero past K and past the last
+// token, so that padding digits meet zero activations. A vector of each token is a row of a
+// square of dwords (missing tokens are zero rows); transposed, each vector is one quad of
+// every token, of which the first kGemmTokens lanes are stored.
+inline void pack_token_block(const ActivationsView& x, std::size_t n0, std::size_t k_quads, std::int8_t* out) {
+  static_assert(kGemmTokens <= kRowsPerVec, "a token block must fit the transposed square");
+  constexpr std::size_t kQuadBytes = kGemmTokens * 4;
+  const std::size_t count = std::min(kGemmTokens, x.tokens - n0);
+  const std::size_t full_vectors = x.cols / kVecBytes;
+  for (std::size_t c = 0; c < full_vectors; ++c) {
+    Vec v[kRowsPerVec];
+    TRIT_UNROLL
+    for (std::size_t n = 0; n < kRowsPerVec; ++n) v[n] = n < count ? load(x.row(n0 + n) + c * kVecBytes) : zero();
+    transpose_dwords(v);
+    TRIT_UNROLL
+    for (std::size_t q = 0; q < kRowsPerVec; ++q) {
+      store_int32(reinterpret_cast<std::int32_t*>(out + (c * kRowsPerVec + q) * kQuadBytes), v[q], kGemmTokens);
     }
   }
-  for (std::size_t r = count; r < kPanelRows; ++r) std::memset(row_major + r * row_major_stride, 0, k_padded);
-  for (std::size_t kq = 0; kq < k_padded / 4; ++kq) {
-    for (std::size_t r = 0; r < kPanelRows; ++r) {
-      std::memcpy(panel + (kq * kPanelRows + r) * 4, row_major + r * row_major_stride + kq * 4, 4);
+  for (std::size_t kq = full_vectors * kRowsPerVec; kq < k_quads; ++kq) {
+    for (std::size_t n = 0; n < kGemmTokens; ++n) {
+      std::int8_t quad[4] = {0, 0, 0, 0};
+      for (std::size_t k = kq * 4; n < count && k < x.cols && k < kq * 4 + 4; ++k) quad[k - kq * 4] = x.row(n0 + n)[k];
+      std::memcpy(out + kq * kQuadBytes + n * 4, quad, 4);
     }
   }
 }
 
+// Digits of full groups [g0, g1) of kPanelRows rows straight into panel order, group g0 at
+// the panel's start. The chain is byte-wise, so it commutes with moving bytes: transpose the
+// packed bytes first (4-byte quads, kRowsPerVec rows per vector), then every digit vector is
+// already one quad of kRowsPerVec rows and is stored as it comes. rows[r] points at row r.
+inline void decode_full_groups(const std::uint8_t* const* rows, std::size_t g0, std::size_t g1,
+                               std::uint8_t* panel) {
+  constexpr std::size_t kDigitStride = kQuadsPerDigit * kPanelRows * 4;
+  for (std::size_t g = g0; g < g1; ++g) {
+    TRIT_UNROLL
+    for (std::size_t half = 0; half < 2; ++half) {
+      TRIT_UNROLL
+      for (int c = 0; c < kChunks; ++c) {
+        Vec v[kRowsPerVec];
+        TRIT_UNROLL
+        for (std::size_t r = 0; r < kRowsPerVec; ++r) {
+          v[r] = load(rows[half * kRowsPerVec + r] + g * dense243::kGroupBytes + c * kVecBytes);
+        }
+        transpose_dwords(v);
+        TRIT_UNROLL
+        for (std::size_t q = 0; q < kRowsPerVec; ++q) {
+          const std::size_t kq = (g - g0) * kQuadsPerGroup + c * kRowsPerVec + q;
+          std::uint8_t* out = panel + (kq * kPanelRows + half * kRowsPerVec) * 4;
+          Vec s = xor80(v[q]);
+          TRIT_UNROLL
+          for (int i = 0; i < 5; ++i) {
+            store(out + i * kDigitStride, digits(s));
+            s = triple(s);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The tail group's digits (k from 320 * full_groups to k_padded, the first at the panel's
+// start), through a row-major staging buffer: its digit i of byte j is k = g * i + j, which
+// does not fall on quads.
+inline void decode_tail_group(const std::uint8_t* const* rows, const dense243::RowLayout& layout,
+                              std::size_t k_padded, std::uint8_t* staging, std::uint8_t* panel) {
+  constexpr std::size_t kStagingStride = dense243::kGroupTrits + dense243::kGroupBytes;
+  const std::size_t offset = layout.full_groups * dense243::kGroupBytes;
+  for (std::size_t r = 0; r < kPanelRows; ++r) {
+    std::uint8_t* out = staging + r * kStagingStride;
+    Vec s[kChunks];
+    TRIT_UNROLL
+    for (int c = 0; c < kChunks; ++c) s[c] = xor80(load(rows[r] + offset + c * kVecBytes));
+    // Ascending digits, chunks inner: the lanes a store writes past the digit's g bytes land
+    // where the next digit's stores write, so the staged digits are exact.
+    TRIT_UNROLL
+    for (int i = 0; i < 5; ++i) {
+      TRIT_UNROLL
+      for (int c = 0; c < kChunks; ++c) {
+        store(out + i * layout.tail_bytes + c * kVecBytes, digits(s[c]));
+        s[c] = triple(s[c]);
+      }
+    }
+  }
+  // Into panel order a vector of kRowsPerVec rows at a time, as the full groups are; staged
+  // bytes past the tail's digits are stale but meet zero activations.
+  const std::size_t first_quad = layout.full_groups * kQuadsPerGroup;
+  for (std::size_t c = 0; c * kVecBytes < k_padded - first_quad * 4; ++c) {
+    TRIT_UNROLL
+    for (std::size_t half = 0; half < 2; ++half) {
+      Vec v[kRowsPerVec];
+      TRIT_UNROLL
+      for (std::size_t r = 0; r < kRowsPerVec; ++r) {
+        v[r] = load(staging + (half * kRowsPerVec + r) * kStagingStride + c * kVecBytes);
+      }
+      transpose_dwords(v);
+      TRIT_UNROLL
+      for (std::size_t q = 0; q < kRowsPerVec; ++q) {
+        store(panel + ((c * kRowsPerVec + q) * kPanelRows + half * kRowsPerVec) * 4, v[q]);
+      }
+    }
+  }
+}
+
+// out (int32 [NR][kPanelRows]) = its old value when `accumulate`, else 0, plus the digit
+// products of k_quads quads of the panel and the packed tokens.
 template <int NR>
-inline void gemm_micro(const std::uint8_t* panel, const std::int8_t* acts, std::size_t act_stride,
-                       std::size_t k_quads, std::int32_t* out /* [NR][kPanelRows] */) {
+inline void gemm_micro(const std::uint8_t* panel, const std::int8_t* acts, std::size_t k_quads, bool accumulate,
+                       std::int32_t* out) {
   Vec acc[NR][2];
   TRIT_UNROLL
-  for (int n = 0; n < NR; ++n) acc[n][0] = acc[n][1] = zero();
+  for (int n = 0; n < NR; ++n) {
+    acc[n][0] = accumulate ? load(out + n * kPanelRows) : zero();
+    acc[n][1] = accumulate ? load(out + n * kPanelRows + kRowsPerVec) : zero();
+  }
   for (std::size_t kq = 0; kq < k_quads; ++kq) {
     const Vec w0 = load(panel + kq * kPanelRows * 4);
     const Vec w1 = load(panel + kq * kPanelRows * 4 + kVecBytes);
+    const std::int8_t* quad = acts + kq * kGemmTokens * 4;
     TRIT_UNROLL
     for (int n = 0; n < NR; ++n) {
-      const Vec a = broadcast4(acts + n * act_stride + kq * 4);
+      const Vec a = broadcast4(quad + n * 4);
       acc[n][0] = dot32(acc[n][0], w0, a);
       acc[n][1] = dot32(acc[n][1], w1, a);
     }
@@ -274,41 +431,71 @@ inline void gemm_micro(const std::uint8_t* panel, const std::int8_t* acts, std::
 }
 
 template <int NR>
-inline void gemm_micro_upto(int nr, const std::uint8_t* panel, const std::int8_t* acts, std::size_t act_stride,
-                            std::size_t k_quads, std::int32_t* out) {
+inline void gemm_micro_upto(int nr, const std::uint8_t* panel, const std::int8_t* acts, std::size_t k_quads,
+                            bool accumulate, std::int32_t* out) {
   if constexpr (NR > 1) {
-    if (nr < NR) return gemm_micro_upto<NR - 1>(nr, panel, acts, act_stride, k_quads, out);
+    if (nr < NR) return gemm_micro_upto<NR - 1>(nr, panel, acts, k_quads, accumulate, out);
   }
-  gemm_micro<NR>(panel, acts, act_stride, k_quads, out);
+  gemm_micro<NR>(panel, acts, k_quads, accumulate, out);
 }
+
+// K is walked in slices of kSliceGroups groups (about 20 KB of panel): a slice is decoded
+// and then multiplied by every token block while it is still in L1, and the decode's stores
+// hit L1 instead of evicting the previous slice to L2.
+inline constexpr std::size_t kSliceGroups = 64 / kPanelRows;
 
 inline void gemm_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t m1) {
   const PackedMatrix& w = *p.w;
+  const dense243::RowLayout& layout = w.layout();
   const std::size_t tokens = p.x.tokens;
   const std::size_t k_padded = (w.cols() + 63) / 64 * 64;
-  // Tokens copied into zero-padded rows so broadcasts past K read zeros, plus their sums.
-  detail::AlignedBuffer<std::int8_t> acts(tokens * k_padded);
-  std::vector<std::int32_t> act_sums(tokens);
-  for (std::size_t n = 0; n < tokens; ++n) {
-    std::memcpy(acts.data() + n * k_padded, p.x.row(n), w.cols());
-    act_sums[n] = activation_sum(p.x.row(n), w.cols());
-  }
-  const std::size_t groups = w.layout().full_groups + 1;
-  const std::size_t row_major_stride = groups * dense243::kGroupTrits + 64;
-  detail::AlignedBuffer<std::uint8_t> row_major(kPanelRows * row_major_stride);
-  detail::AlignedBuffer<std::uint8_t> panel(kPanelRows * k_padded);
-  alignas(64) std::int32_t out[kGemmTokens * kPanelRows];
+  const std::size_t k_quads = k_padded / 4;
+  const std::size_t blocks = (tokens + kGemmTokens - 1) / kGemmTokens;
+  const std::size_t block_bytes = k_quads * kGemmTokens * 4;
+  const std::size_t groups = layout.full_groups + (layout.tail_bytes != 0 ? 1 : 0);
+  constexpr std::size_t kTileInts = kGemmTokens * kPanelRows;
+
+  GemmScratch& scratch = gemm_scratch();
+  std::int8_t* acts = reserve(scratch.acts, blocks * block_bytes);
+  std::uint8_t* panel = reserve(scratch.panel, kPanelRows * kSliceGroups * dense243::kGroupTrits);
+  std::uint8_t* staging =
+      reserve(scratch.tail_digits, kPanelRows * (dense243::kGroupTrits + dense243::kGroupBytes));
+  std::int32_t* tiles = reserve(scratch.tiles, blocks * kTileInts);
+  scratch.act_sums.resize(tokens);
+  for (std::size_t b = 0; b < blocks; ++b) pack_token_block(p.x, b * kGemmTokens, k_quads, acts + b * block_bytes);
+  for (std::size_t n = 0; n < tokens; ++n) scratch.act_sums[n] = activation_sum(p.x.row(n), w.cols());
+
   for (std::size_t m = m0; m < m1; m += kPanelRows) {
+    // Missing rows repeat the last one; their sums are never stored.
     const std::size_t count = std::min(kPanelRows, m1 - m);
-    decode_panel(w, m, count, k_padded, row_major.data(), row_major_stride, panel.data());
-    for (std::size_t n0 = 0; n0 < tokens; n0 += kGemmTokens) {
-      const int nr = static_cast<int>(std::min<std::size_t>(kGemmTokens, tokens - n0));
-      gemm_micro_upto<kGemmTokens>(nr, panel.data(), acts.data() + n0 * k_padded, k_padded, k_padded / 4, out);
-      TRIT_UNROLL
-      for (int n = 0; n < nr; ++n) {
-        for (std::size_t r = 0; r < count; ++r) {
-          store_output(p, n0 + n, m + r, ternary_from_digits(out[n * kPanelRows + r], act_sums[n0 + n]));
+    const std::uint8_t* rows[kPanelRows];
+    for (std::size_t r = 0; r < kPanelRows; ++r) rows[r] = w.row(m + std::min(r, count - 1));
+    // The next panel's bytes come from L3 or DRAM: fetch each slice's share a panel ahead.
+    const std::size_t next = m + kPanelRows < m1 ? m + kPanelRows : m;
+    for (std::size_t g0 = 0; g0 < groups; g0 += kSliceGroups) {
+      const std::size_t full_end = std::min(g0 + kSliceGroups, layout.full_groups);
+      for (std::size_t r = 0; r < kPanelRows && next + r < m1; ++r) {
+        for (std::size_t g = g0; g < std::min(g0 + kSliceGroups, groups); ++g) {
+          prefetch_l2(w.row(next + r) + g * dense243::kGroupBytes);
         }
+      }
+      decode_full_groups(rows, g0, full_end, panel);
+      std::size_t quads = (full_end - g0) * kQuadsPerGroup;
+      if (g0 + kSliceGroups > layout.full_groups && layout.tail_bytes != 0) {
+        decode_tail_group(rows, layout, k_padded, staging, panel + quads * kPanelRows * 4);
+        quads += k_quads - layout.full_groups * kQuadsPerGroup;
+      }
+      const std::size_t first_quad = g0 * kQuadsPerGroup;
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const int nr = static_cast<int>(std::min(kGemmTokens, tokens - b * kGemmTokens));
+        gemm_micro_upto<kGemmTokens>(nr, panel, acts + b * block_bytes + first_quad * kGemmTokens * 4, quads, g0 != 0,
+                                     tiles + b * kTileInts);
+      }
+    }
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t n0 = b * kGemmTokens;
+      for (std::size_t n = n0; n < std::min(tokens, n0 + kGemmTokens); ++n) {
+        store_outputs(p, n, m, count, tiles + b * kTileInts + (n - n0) * kPanelRows, scratch.act_sums[n]);
       }
     }
   }
