@@ -30,8 +30,11 @@ using RowsKernel = void (*)(const GemmProblem&, std::size_t m0, std::size_t m1);
 struct KernelSet {
   Isa isa;
   RowsKernel gemv;       // used when the problem has one token
-  RowsKernel gemm;       // used for two or more tokens
+  RowsKernel gemm;       // used for min_gemm_tokens or more tokens
   std::size_t row_tile;  // threads split M at multiples of this
+  // Below this many tokens the driver runs the GEMV kernel once per token: decoding a
+  // panel only pays off when enough tokens share it.
+  std::size_t min_gemm_tokens = 2;
 };
 
 }  // namespace detail

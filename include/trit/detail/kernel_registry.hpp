@@ -59,9 +59,24 @@ inline const KernelSet& select_kernels(Isa isa) {
   }
 }
 
+// The problem restricted to token n, for the one-token kernel.
+inline GemmProblem single_token(const GemmProblem& problem, std::size_t n) {
+  GemmProblem one = problem;
+  one.x.data = problem.x.row(n);
+  one.x.tokens = 1;
+  one.x.scales = problem.x.scales + n;
+  if (problem.acc.data != nullptr) one.acc = MatrixRef<std::int32_t>{problem.acc.row(n), 1, problem.acc.cols, problem.acc.stride};
+  if (problem.y.data != nullptr) one.y = MatrixRef<float>{problem.y.row(n), 1, problem.y.cols, problem.y.stride};
+  return one;
+}
+
 inline void run_rows(const GemmProblem& problem, const KernelSet& kernels, std::size_t m0, std::size_t m1) {
   if (m0 >= m1) return;
-  (problem.x.tokens == 1 ? kernels.gemv : kernels.gemm)(problem, m0, m1);
+  if (problem.x.tokens >= kernels.min_gemm_tokens) {
+    kernels.gemm(problem, m0, m1);
+    return;
+  }
+  for (std::size_t n = 0; n < problem.x.tokens; ++n) kernels.gemv(single_token(problem, n), m0, m1);
 }
 
 inline unsigned resolve_threads(unsigned threads) {

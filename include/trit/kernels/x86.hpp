@@ -222,8 +222,9 @@ TRIT_X86_YMM_PRIMITIVES
 TRIT_X86_MADDUBS_DOT(_mm256)
 inline constexpr std::size_t kGemmTokens = 4;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
+inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
 #include "trit/kernels/x86_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avx2, gemv_rows, gemm_rows, kPanelRows};
+inline constexpr detail::KernelSet kKernels{Isa::avx2, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avx2
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -236,8 +237,9 @@ inline Vec dpbusd_vex(Vec acc, Vec d, Vec a) { return _mm256_dpbusd_avx_epi32(ac
 TRIT_X86_VNNI_DOT(dpbusd_vex, _mm256)
 inline constexpr std::size_t kGemmTokens = 6;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
+inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
 #include "trit/kernels/x86_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avxvnni, gemv_rows, gemm_rows, kPanelRows};
+inline constexpr detail::KernelSet kKernels{Isa::avxvnni, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avxvnni
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -249,8 +251,9 @@ TRIT_X86_ZMM_PRIMITIVES
 TRIT_X86_MADDUBS_DOT(_mm512)
 inline constexpr std::size_t kGemmTokens = 8;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
+inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
 #include "trit/kernels/x86_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avx512bw, gemv_rows, gemm_rows, kPanelRows};
+inline constexpr detail::KernelSet kKernels{Isa::avx512bw, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avx512bw
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -263,8 +266,9 @@ inline Vec dpbusd_evex(Vec acc, Vec d, Vec a) { return _mm512_dpbusd_epi32(acc, 
 TRIT_X86_VNNI_DOT(dpbusd_evex, _mm512)
 inline constexpr std::size_t kGemmTokens = 12;
 inline constexpr std::size_t kGemvRowsPerBlock = 8;
+inline constexpr std::size_t kMinGemmTokens = 4;  // measured crossover on 6912x2560
 #include "trit/kernels/x86_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avx512vnni, gemv_rows, gemm_rows, kPanelRows};
+inline constexpr detail::KernelSet kKernels{Isa::avx512vnni, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avx512vnni
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
