@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,10 @@
 #include <vector>
 
 namespace {
+
+using trit_test::throws_with;
+using trit_test::fnv1a64;
+using trit_test::reseal;
 
 namespace d243 = trit::dense243;
 
@@ -48,33 +54,8 @@ std::array<int, 5> format_digits(int b) {
   return digits;
 }
 
-std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (std::size_t i = 0; i < size; ++i) {
-    hash ^= data[i];
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
-void reseal(std::vector<std::uint8_t>& blob) {
-  const std::uint64_t sum = fnv1a64(blob.data() + 64, blob.size() - 64);
-  for (int i = 0; i < 8; ++i) blob[56 + i] = static_cast<std::uint8_t>(sum >> (8 * i));
-}
 
-template <class Exception, class Body>
-::testing::AssertionResult throws_with(Body&& body, const std::string& fragment) {
-  try {
-    body();
-  } catch (const Exception& e) {
-    const std::string what = e.what();
-    if (what.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "message \"" << what << "\" lacks \"" << fragment << "\"";
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw the wrong type: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
 
 // The constants are usable at compile time, which kernels and tables rely on.
 static_assert(d243::kZeroByte == 128, "five zero trits are byte 128");

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -21,21 +23,10 @@
 
 namespace {
 
+using trit_test::throws_with;
+
 using trit::ScaleGranularity;
 
-template <class Exception, class Body>
-::testing::AssertionResult throws_with(Body&& body, const std::string& fragment) {
-  try {
-    body();
-  } catch (const Exception& e) {
-    const std::string what = e.what();
-    if (what.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "message \"" << what << "\" lacks \"" << fragment << "\"";
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw the wrong type: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
 
 // Dense243 bytes of one row, built the way FORMAT.md describes them and sharing no code with
 // the library: groups of 320 trits, byte j digit i = trit j + g*i, padding 0,

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -20,25 +22,14 @@
 
 namespace {
 
+using trit_test::throws_with;
+
 using trit::ActivationScheme;
 using trit::ScaleGranularity;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-template <class Exception, class Body>
-::testing::AssertionResult throws_with(Body&& body, const std::string& fragment) {
-  try {
-    body();
-  } catch (const Exception& e) {
-    const std::string what = e.what();
-    if (what.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "message \"" << what << "\" lacks \"" << fragment << "\"";
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw the wrong type: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
 
 // ---- Independent expectations ----------------------------------------------------------------
 // Every float operation of the semantics is evaluated here in double and rounded to float

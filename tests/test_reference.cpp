@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -25,21 +27,10 @@
 
 namespace {
 
+using trit_test::throws_with;
+
 using trit::ScaleGranularity;
 
-template <class Exception, class Body>
-::testing::AssertionResult throws_with(Body&& body, const std::string& fragment) {
-  try {
-    body();
-  } catch (const Exception& e) {
-    const std::string what = e.what();
-    if (what.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "message \"" << what << "\" lacks \"" << fragment << "\"";
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw the wrong type: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
 
 std::uint32_t bits(float f) {
   std::uint32_t b;

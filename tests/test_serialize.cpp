@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -21,33 +23,14 @@
 
 namespace {
 
-using trit::ScaleGranularity;
+using trit_test::throws_with;
+using trit_test::fnv1a64;
+using trit_test::reseal;
 
-template <class Exception, class Body>
-::testing::AssertionResult throws_with(Body&& body, const std::string& fragment) {
-  try {
-    body();
-  } catch (const Exception& e) {
-    const std::string what = e.what();
-    if (what.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "message \"" << what << "\" lacks \"" << fragment << "\"";
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw the wrong type: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "did not throw";
-}
+using trit::ScaleGranularity;
 
 ::testing::AssertionResult rejected(const std::vector<std::uint8_t>& blob, const std::string& fragment) {
   return throws_with<trit::format_error>([&] { trit::deserialize(blob); }, fragment);
-}
-
-std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (std::size_t i = 0; i < size; ++i) {
-    hash ^= data[i];
-    hash *= 1099511628211ull;
-  }
-  return hash;
 }
 
 std::uint64_t read_le(const std::vector<std::uint8_t>& blob, std::size_t at, int bytes) {
@@ -59,9 +42,6 @@ std::uint64_t read_le(const std::vector<std::uint8_t>& blob, std::size_t at, int
 void write_le(std::vector<std::uint8_t>& blob, std::size_t at, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) blob[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
-
-// Recomputes the payload checksum, so that the check under test is the one that fires.
-void reseal(std::vector<std::uint8_t>& blob) { write_le(blob, 56, fnv1a64(blob.data() + 64, blob.size() - 64), 8); }
 
 void write_float(std::vector<std::uint8_t>& blob, std::size_t at, float f) {
   std::uint32_t b;
