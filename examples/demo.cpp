@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -50,7 +51,7 @@ std::vector<float> float_layer(const std::vector<float>& w, const std::vector<fl
 
 int main(int argc, char** argv) {
   bool quick = false;
-  unsigned threads = 1;
+  unsigned threads = 0;  // 0: time with 1 thread and with every hardware thread
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = static_cast<unsigned>(std::stoul(argv[++i]));
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
   const trit::PackedMatrix packed = trit::pack_weights(trit::matrix<const float>(w.data(), kRows, kCols));
   const trit::QuantizedActivations q = trit::quantize_activations(trit::matrix<const float>(x.data(), kBatch, kCols));
   const trit::Isa isa = trit::best_isa();
-  const trit::GemmOptions options{isa, threads};
+  const trit::GemmOptions options{isa, threads == 0 ? 1 : threads};
 
   const double weights = static_cast<double>(kRows) * kCols;
   std::printf("trit %d.%d.%d demo: %zu x %zu ternary layer, batch %zu\n", TRIT_VERSION_MAJOR, TRIT_VERSION_MINOR,
@@ -105,15 +106,23 @@ int main(int argc, char** argv) {
 
   const int gemv_repeats = quick ? 20 : 200;
   const int gemm_repeats = quick ? 3 : 15;
-  const double gemv_s = median_seconds(gemv_repeats, [&] {
-    trit::gemv(packed, q.row(0), q.scale(0), y.data(), nullptr, options);
-  });
-  const double gemm_s = median_seconds(gemm_repeats, [&] {
-    trit::gemm(packed, q, trit::matrix(y.data(), kBatch, kRows), nullptr, options);
-  });
-  std::printf("kernel %s, %u thread(s): GEMV %.1f us (%.1f GOPS, %.1f GB/s of packed weights), "
-              "GEMM N=%zu %.2f ms (%.1f GOPS)\n",
-              trit::isa_name(isa), threads, gemv_s * 1e6, 2 * weights / gemv_s / 1e9,
-              packed.weight_bytes() / gemv_s / 1e9, kBatch, gemm_s * 1e3, 2 * weights * kBatch / gemm_s / 1e9);
+  std::vector<unsigned> thread_counts{threads};
+  if (threads == 0) {
+    thread_counts = {1};
+    if (std::thread::hardware_concurrency() > 1) thread_counts.push_back(std::thread::hardware_concurrency());
+  }
+  for (unsigned t : thread_counts) {
+    const trit::GemmOptions timed{isa, t};
+    const double gemv_s = median_seconds(gemv_repeats, [&] {
+      trit::gemv(packed, q.row(0), q.scale(0), y.data(), nullptr, timed);
+    });
+    const double gemm_s = median_seconds(gemm_repeats, [&] {
+      trit::gemm(packed, q, trit::matrix(y.data(), kBatch, kRows), nullptr, timed);
+    });
+    std::printf("kernel %s, %u thread(s): GEMV %.1f us (%.1f GOPS, %.1f GB/s of packed weights), "
+                "GEMM N=%zu %.2f ms (%.1f GOPS)\n",
+                trit::isa_name(isa), t, gemv_s * 1e6, 2 * weights / gemv_s / 1e9,
+                packed.weight_bytes() / gemv_s / 1e9, kBatch, gemm_s * 1e3, 2 * weights * kBatch / gemm_s / 1e9);
+  }
   return cosine > 0.99 ? 0 : 1;
 }
