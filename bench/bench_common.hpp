@@ -163,6 +163,7 @@ void register_probes();
 void register_kernel_rows(Sweep sweep);
 void register_baseline_rows(Sweep sweep);  // int8_vnni
 void register_model_rows();
+void register_int4_rows(Sweep sweep);     // int4-<path>, BitNet a4.8 activations
 void register_openblas_rows(Sweep sweep);  // fp32_openblas
 // Adds the baselines' facts (OpenBLAS core and configuration) to the output's context, prints
 // them, and checks the int8 baseline against a naive loop; false when that check fails.

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
 
   trit_bench::register_probes();
   trit_bench::register_kernel_rows(options.sweep);
+  trit_bench::register_int4_rows(options.sweep);
   trit_bench::register_baseline_rows(options.sweep);
   trit_bench::register_model_rows();
   trit_bench::register_openblas_rows(options.sweep);
