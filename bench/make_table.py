@@ -224,6 +224,14 @@ def targets_markdown(rows, kernels, best):
         blas_row = kernel("gemv", 6912, 2560, 1, t, "cold", "fp32_openblas")
         ratio = blas_row.time_ns / trit_row.time_ns if trit_row and blas_row and trit_row.time_ns else None
         add(f"cold GEMV 6912x2560 t{t}: OpenBLAS fp32 time ÷ trit time ≥ 12", ratio, 12.0)
+    # BitNet a4.8's int4 activations against b1.58's int8 on the same shape (the layers issue).
+    for m, k in ((6912, 2560), (2560, 6912)):
+        for t in (1, 2):
+            paths = kernels.get(("gemv", m, k, 1, t, "hot"), {})
+            int4 = next((row for path, row in paths.items() if path.startswith("int4-")), None)
+            int8 = paths.get(best)
+            ratio = int8.time_ns / int4.time_ns if int4 and int8 and int4.time_ns else None
+            add(f"hot GEMV {m}x{k} t{t}: int8 time ÷ int4 time ≥ 1.5", ratio, 1.5)
     out.append("")
     return out
 
