@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "trit/detail/aligned_buffer.hpp"
@@ -176,13 +175,9 @@ void run_int4_parallel(const LutWeights& w, std::size_t tokens, const Values& va
     run_int4_rows(w, tokens, values, scales, out, kernels, 0, w.rows());
     return;
   }
-  std::vector<std::thread> pool;
-  pool.reserve(workers - 1);
-  for (std::size_t t = 1; t < workers; ++t) {
-    pool.emplace_back([&, t] { run_int4_rows(w, tokens, values, scales, out, kernels, range_begin(t), range_begin(t + 1)); });
-  }
-  run_int4_rows(w, tokens, values, scales, out, kernels, range_begin(0), range_begin(1));
-  for (std::thread& worker : pool) worker.join();
+  parallel_for(workers, [&](std::size_t t) {
+    run_int4_rows(w, tokens, values, scales, out, kernels, range_begin(t), range_begin(t + 1));
+  });
 }
 
 // Token values unpacked from packed int4 rows into the thread's scratch.
