@@ -98,10 +98,7 @@ inline void check_activations(const ActivationsView& x, std::size_t cols, const 
   require(x.cols == cols, function, "x has ", x.cols, " columns but the weights have K = ", cols);
   require(x.stride >= x.cols, function, "x.stride ", x.stride, " is smaller than x.cols ", x.cols);
   require(x.data != nullptr && x.scales != nullptr, function, "x has null data or scales");
-  for (std::size_t n = 0; n < x.tokens; ++n) {
-    require(x.scales[n] > 0.0f && x.scales[n] <= 3.4028234e38f, function, "x.scales[", n,
-            "] = ", x.scales[n], " is not a finite positive number");
-  }
+  check_token_scales(x.scales, x.tokens, function);
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 // trit: the exceptions public entry points throw, and the helpers that build their messages.
 #pragma once
 
+#include <cstddef>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -41,6 +42,17 @@ template <class... Parts>
 template <class... Parts>
 void require(bool condition, const char* function, Parts&&... parts) {
   if (!condition) throw_invalid_argument(function, std::forward<Parts>(parts)...);
+}
+
+// Scales (weight and activation) must be finite and > 0; NaN fails both comparisons.
+inline bool is_finite_positive(float v) { return v > 0.0f && v <= 3.4028234e38f; }
+
+// Checks the per-token scales of an activations view.
+inline void check_token_scales(const float* scales, std::size_t tokens, const char* function) {
+  for (std::size_t n = 0; n < tokens; ++n) {
+    require(is_finite_positive(scales[n]), function, "x.scales[", n, "] = ", scales[n],
+            " is not a finite positive number");
+  }
 }
 
 template <class... Parts>

@@ -85,7 +85,7 @@ class PackedMatrix {
                     scales_.size(), " scales, got ", count);
     detail::require(scales != nullptr, "PackedMatrix::set_scales", "scales is null");
     for (std::size_t i = 0; i < count; ++i) {
-      detail::require(scales[i] > 0.0f && scales[i] <= 3.4028234e38f, "PackedMatrix::set_scales",
+      detail::require(detail::is_finite_positive(scales[i]), "PackedMatrix::set_scales",
                       "scales[", i, "] = ", scales[i], " is not a finite positive number");
     }
     scales_.assign(scales, scales + count);

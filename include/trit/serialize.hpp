@@ -134,7 +134,7 @@ inline PackedMatrix deserialize(const std::uint8_t* blob, std::size_t size) {
   std::vector<float> scales(scale_count);
   for (std::size_t i = 0; i < scale_count; ++i) {
     scales[i] = detail::bits_float(static_cast<std::uint32_t>(detail::get_le(payload + 4 * i, 4)));
-    if (!(scales[i] > 0.0f && scales[i] <= 3.4028234e38f)) {
+    if (!detail::is_finite_positive(scales[i])) {
       detail::throw_format_error(fn, "scale ", i, " = ", scales[i], " is not a finite positive number");
     }
   }

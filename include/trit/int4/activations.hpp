@@ -126,10 +126,7 @@ inline void check_int4_activations(const Int4ActivationsView& x, std::size_t col
   require(x.stride >= (x.cols + 1) / 2, function, "x.stride ", x.stride, " bytes is smaller than the ",
           (x.cols + 1) / 2, " bytes of a row");
   require(x.data != nullptr && x.scales != nullptr, function, "x has null data or scales");
-  for (std::size_t n = 0; n < x.tokens; ++n) {
-    require(x.scales[n] > 0.0f && x.scales[n] <= 3.4028234e38f, function, "x.scales[", n, "] = ", x.scales[n],
-            " is not a finite positive number");
-  }
+  check_token_scales(x.scales, x.tokens, function);
 }
 
 }  // namespace detail
