@@ -2,7 +2,7 @@
 //   gemv/<M>x<K>/n1/int4-<path>/t<threads>/<hot|cold>
 // The int4 path runs on LutWeights (the lookup-table layout, still 1.6 bits per weight) with
 // packed int4 activations; the time includes building the token's tables.
-#include <trit/int4/gemm.hpp>
+#include <trit/driver/gemm_int4.hpp>
 
 #include <random>
 #include <string>

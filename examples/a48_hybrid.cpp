@@ -11,7 +11,7 @@
 // dequantized weights and activations by a relative error of 1e-5 or more.
 //
 //   a48_hybrid [--quick] [--threads T]     --quick: fewer timing runs and a 16-token batch
-#include <trit/bitlinear.hpp>
+#include <trit/layers/bitlinear.hpp>
 
 #include "ffn_block.hpp"
 

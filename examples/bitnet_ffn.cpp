@@ -8,7 +8,7 @@
 // dequantized weights and activations by a relative error of 1e-5 or more.
 //
 //   bitnet_ffn [--quick] [--threads T]     --quick: fewer timing runs and a 16-token batch
-#include <trit/bitlinear.hpp>
+#include <trit/layers/bitlinear.hpp>
 
 #include "ffn_block.hpp"
 

@@ -2,7 +2,7 @@
 // in float (the baseline), buffers, accuracy measures and timing.
 #pragma once
 
-#include <trit/bitlinear.hpp>
+#include <trit/layers/bitlinear.hpp>
 
 #include <algorithm>
 #include <chrono>

@@ -6,7 +6,7 @@
 //   own_thread_pool [threads]       (default: one per hardware thread)
 #include <trit/trit.hpp>
 #if defined(TRIT_ENABLE_INT4)
-#include <trit/int4/gemm.hpp>
+#include <trit/driver/gemm_int4.hpp>
 #endif
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // Quickstart: float weights become a ternary layer (quantized, packed 5 weights per byte),
 // which then runs on float tokens and is checked against the float computation.
-#include <trit/bitlinear.hpp>
+#include <trit/layers/bitlinear.hpp>
 
 #include <algorithm>
 #include <cmath>

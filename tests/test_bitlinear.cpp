@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include <trit/trit.hpp>
-#include <trit/bitlinear.hpp>
+#include <trit/layers/bitlinear.hpp>
 
 #include <algorithm>
 #include <atomic>

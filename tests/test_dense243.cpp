@@ -1,9 +1,9 @@
 // The Dense243 byte codec and row layout, checked against docs/FORMAT.md: every byte value,
 // every trit 5-tuple, and the layout of every K up to 700 plus the worked sizes.
-#include <trit/dense243.hpp>
-#include <trit/pack.hpp>
-#include <trit/packed_matrix.hpp>
-#include <trit/serialize.hpp>
+#include <trit/format/dense243.hpp>
+#include <trit/format/pack.hpp>
+#include <trit/format/packed_matrix.hpp>
+#include <trit/format/serialize.hpp>
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <trit/trit.hpp>
-#include <trit/int4/gemm.hpp>
+#include <trit/driver/gemm_int4.hpp>
 
 #include <cstdint>
 #include <cstring>

@@ -1,11 +1,11 @@
 // Packing and unpacking: round trips for every K from 1 to 700 and M from 1 to 37, bytes
 // checked against an independent encoder written from docs/FORMAT.md, scales, strides,
 // padding and the PackedMatrix container.
-#include <trit/dense243.hpp>
-#include <trit/matrix_ref.hpp>
-#include <trit/pack.hpp>
-#include <trit/packed_matrix.hpp>
-#include <trit/quantize.hpp>
+#include <trit/format/dense243.hpp>
+#include <trit/views/matrix_ref.hpp>
+#include <trit/format/pack.hpp>
+#include <trit/format/packed_matrix.hpp>
+#include <trit/quantize/quantize.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
 // The quantizers against docs/SEMANTICS.md: hand-made cases with exact answers, then random
 // data against expectations computed here in double precision, rounded to float at exactly
 // the steps the semantics name.
-#include <trit/activations.hpp>
-#include <trit/matrix_ref.hpp>
-#include <trit/packed_matrix.hpp>
-#include <trit/quantize.hpp>
+#include <trit/views/activations.hpp>
+#include <trit/views/matrix_ref.hpp>
+#include <trit/format/packed_matrix.hpp>
+#include <trit/quantize/quantize.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,15 +1,15 @@
 // The scalar reference and the public entry points on the scalar path, against a naive product
 // over the unpacked trits kept before packing: int32 exact, floats bit-identical to the
 // semantics' epilogue, for ragged shapes and the BitNet b1.58 2B4T layer shapes.
-#include <trit/activations.hpp>
-#include <trit/detail/cpu_features.hpp>
-#include <trit/gemm.hpp>
-#include <trit/isa.hpp>
-#include <trit/matrix_ref.hpp>
-#include <trit/pack.hpp>
-#include <trit/packed_matrix.hpp>
-#include <trit/quantize.hpp>
-#include <trit/reference.hpp>
+#include <trit/views/activations.hpp>
+#include <trit/paths/cpu_features.hpp>
+#include <trit/driver/gemm.hpp>
+#include <trit/paths/isa.hpp>
+#include <trit/views/matrix_ref.hpp>
+#include <trit/format/pack.hpp>
+#include <trit/format/packed_matrix.hpp>
+#include <trit/quantize/quantize.hpp>
+#include <trit/reference/reference.hpp>
 
 #include <gtest/gtest.h>
 

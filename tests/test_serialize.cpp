@@ -1,11 +1,11 @@
 // The serialized form (docs/FORMAT.md section 5): exact bytes, round trips, files, and every
 // kind of damaged blob the loader must refuse.
-#include <trit/dense243.hpp>
+#include <trit/format/dense243.hpp>
 #include <trit/error.hpp>
-#include <trit/matrix_ref.hpp>
-#include <trit/pack.hpp>
-#include <trit/packed_matrix.hpp>
-#include <trit/serialize.hpp>
+#include <trit/views/matrix_ref.hpp>
+#include <trit/format/pack.hpp>
+#include <trit/format/packed_matrix.hpp>
+#include <trit/format/serialize.hpp>
 
 #include <gtest/gtest.h>
 

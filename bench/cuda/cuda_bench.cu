@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "trit/cuda/gemm.cuh"
-#include "trit/matrix_ref.hpp"
-#include "trit/pack.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/pack.hpp"
 
 namespace {
 

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "trit/activations.hpp"
+#include "trit/views/activations.hpp"
 #include "trit/cuda/device_matrix.hpp"
 #include "trit/cuda/int4.hpp"
 #include "trit/detail/float_order.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/pack.hpp"
-#include "trit/packed_matrix.hpp"
-#include "trit/reference.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/pack.hpp"
+#include "trit/format/packed_matrix.hpp"
+#include "trit/reference/reference.hpp"
 
 namespace trit_cuda_test {
 

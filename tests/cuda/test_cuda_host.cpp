@@ -18,9 +18,9 @@
 #include "trit/cuda/error.hpp"
 #include "trit/cuda/int4.hpp"
 #include "trit/cuda/views.hpp"
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #if defined(TRIT_ENABLE_INT4)
-#include "trit/int4/activations.hpp"
+#include "trit/views/int4_activations.hpp"
 #endif
 
 namespace {

@@ -13,9 +13,9 @@
 #include "trit/cuda/device_buffer.hpp"
 #include "trit/cuda/error.hpp"
 #include "trit/cuda/views.hpp"
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/error.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

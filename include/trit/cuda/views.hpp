@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/packed_matrix.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -8,7 +8,7 @@
 #include "trit/cuda/config.hpp"
 #include "trit/cuda/detail/decode.hpp"
 #include "trit/cuda/detail/kernel_args.hpp"
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -7,7 +7,7 @@
 
 #include "trit/cuda/config.hpp"
 #include "trit/cuda/detail/decode.hpp"
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/detail/float_order.hpp"
 #include "trit/version.hpp"
 

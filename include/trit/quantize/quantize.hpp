@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "trit/error.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -27,10 +27,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/error.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

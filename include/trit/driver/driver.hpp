@@ -12,15 +12,15 @@
 #include <thread>
 #include <vector>
 
-#include "trit/activations.hpp"
-#include "trit/detail/cpu_features.hpp"
-#include "trit/detail/gemm_problem.hpp"
-#include "trit/isa.hpp"
-#include "trit/kernels/neon.hpp"
-#include "trit/kernels/x86.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/packed_matrix.hpp"
-#include "trit/reference.hpp"
+#include "trit/views/activations.hpp"
+#include "trit/paths/cpu_features.hpp"
+#include "trit/driver/problem.hpp"
+#include "trit/paths/isa.hpp"
+#include "trit/kernels/neon/dense243_int8.hpp"
+#include "trit/kernels/x86/dense243_int8.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/packed_matrix.hpp"
+#include "trit/reference/reference.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/error.hpp"
-#include "trit/pack.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/format/pack.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -1,4 +1,4 @@
-// trit: the x86-64 kernel paths. Each path is the body in x86_body.inl compiled inside its own
+// trit: the x86-64 kernel paths. Each path is the body in dense243_int8_body.inl compiled inside its own
 // namespace and target region, so no symbol is shared between instruction sets:
 //   avx2        256-bit, digits x activations through vpmaddubsw + vpmaddwd
 //   avxvnni     256-bit, VEX vpdpbusd (AVX-VNNI, no AVX-512 needed)
@@ -12,13 +12,13 @@
 #include <cstring>
 #include <vector>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/detail/aligned_buffer.hpp"
-#include "trit/detail/cpu_features.hpp"
+#include "trit/paths/cpu_features.hpp"
 #include "trit/detail/float_order.hpp"
-#include "trit/detail/gemm_problem.hpp"
+#include "trit/driver/problem.hpp"
 #include "trit/detail/target.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/format/packed_matrix.hpp"
 
 #if TRIT_HAS_X86_KERNELS
 #include <immintrin.h>
@@ -223,7 +223,7 @@ TRIT_X86_MADDUBS_DOT(_mm256)
 inline constexpr std::size_t kGemmTokens = 4;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
 inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
-#include "trit/kernels/x86_body.inl"
+#include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::KernelSet kKernels{Isa::avx2, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avx2
 TRIT_END_NAMESPACE
@@ -238,7 +238,7 @@ TRIT_X86_VNNI_DOT(dpbusd_vex, _mm256)
 inline constexpr std::size_t kGemmTokens = 6;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
 inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
-#include "trit/kernels/x86_body.inl"
+#include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::KernelSet kKernels{Isa::avxvnni, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avxvnni
 TRIT_END_NAMESPACE
@@ -252,7 +252,7 @@ TRIT_X86_MADDUBS_DOT(_mm512)
 inline constexpr std::size_t kGemmTokens = 8;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
 inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
-#include "trit/kernels/x86_body.inl"
+#include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::KernelSet kKernels{Isa::avx512bw, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avx512bw
 TRIT_END_NAMESPACE
@@ -267,7 +267,7 @@ TRIT_X86_VNNI_DOT(dpbusd_evex, _mm512)
 inline constexpr std::size_t kGemmTokens = 12;
 inline constexpr std::size_t kGemvRowsPerBlock = 8;
 inline constexpr std::size_t kMinGemmTokens = 4;  // measured crossover on 6912x2560
-#include "trit/kernels/x86_body.inl"
+#include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::KernelSet kKernels{Isa::avx512vnni, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
 }  // namespace avx512vnni
 TRIT_END_NAMESPACE

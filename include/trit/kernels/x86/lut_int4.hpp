@@ -17,10 +17,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "trit/detail/cpu_features.hpp"
+#include "trit/paths/cpu_features.hpp"
 #include "trit/detail/target.hpp"
-#include "trit/int4/kernel_common.hpp"
-#include "trit/int4/lut_weights.hpp"
+#include "trit/kernels/lut_int4_common.hpp"
+#include "trit/format/lut_weights.hpp"
 #include "trit/version.hpp"
 
 #if TRIT_HAS_X86_KERNELS

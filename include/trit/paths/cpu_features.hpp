@@ -11,7 +11,7 @@
 #include <xsimd/config/xsimd_cpuid.hpp>
 
 #include "trit/detail/target.hpp"
-#include "trit/isa.hpp"
+#include "trit/paths/isa.hpp"
 #include "trit/version.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)

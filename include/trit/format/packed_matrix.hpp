@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/error.hpp"
 #include "trit/version.hpp"

@@ -27,8 +27,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/detail/cpu_features.hpp"
-#include "trit/detail/gemm_problem.hpp"
+#include "trit/paths/cpu_features.hpp"
+#include "trit/driver/problem.hpp"
 
 #if TRIT_HAS_NEON_KERNELS
 
@@ -37,7 +37,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/detail/float_order.hpp"
 #include "trit/detail/target.hpp"
 

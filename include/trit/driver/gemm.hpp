@@ -10,12 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/activations.hpp"
-#include "trit/detail/kernel_registry.hpp"
+#include "trit/views/activations.hpp"
+#include "trit/driver/driver.hpp"
 #include "trit/error.hpp"
-#include "trit/isa.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/paths/isa.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -8,11 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/detail/float_order.hpp"
-#include "trit/int4/activations.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/views/int4_activations.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -4,11 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/error.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/packed_matrix.hpp"
-#include "trit/quantize.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/packed_matrix.hpp"
+#include "trit/quantize/quantize.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -21,11 +21,11 @@
 #include <cstdint>
 #include <cstring>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/detail/float_order.hpp"
-#include "trit/int4/activations.hpp"
-#include "trit/int4/lut_weights.hpp"
-#include "trit/isa.hpp"
+#include "trit/views/int4_activations.hpp"
+#include "trit/format/lut_weights.hpp"
+#include "trit/paths/isa.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

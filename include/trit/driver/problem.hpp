@@ -5,10 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/activations.hpp"
-#include "trit/isa.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/views/activations.hpp"
+#include "trit/paths/isa.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -7,8 +7,8 @@
 
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/error.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/quantize.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/quantize/quantize.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

@@ -39,21 +39,21 @@
 #include <utility>
 #include <vector>
 
-#include "trit/activations.hpp"
+#include "trit/views/activations.hpp"
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/error.hpp"
-#include "trit/gemm.hpp"
-#include "trit/matrix_ref.hpp"
-#include "trit/pack.hpp"
-#include "trit/packed_matrix.hpp"
-#include "trit/quantize.hpp"
-#include "trit/serialize.hpp"
+#include "trit/driver/gemm.hpp"
+#include "trit/views/matrix_ref.hpp"
+#include "trit/format/pack.hpp"
+#include "trit/format/packed_matrix.hpp"
+#include "trit/quantize/quantize.hpp"
+#include "trit/format/serialize.hpp"
 #include "trit/version.hpp"
 
 #if defined(TRIT_ENABLE_INT4)
-#include "trit/int4/activations.hpp"
-#include "trit/int4/gemm.hpp"
-#include "trit/int4/lut_weights.hpp"
+#include "trit/views/int4_activations.hpp"
+#include "trit/driver/gemm_int4.hpp"
+#include "trit/format/lut_weights.hpp"
 #endif
 
 // The vector quantizers use GNU inline asm (an empty statement that pins a rounded value).
