@@ -64,7 +64,7 @@ void add_row(Shape shape, trit::Isa isa, unsigned threads, bool cold) {
 }  // namespace
 
 void register_int4_rows(Sweep sweep) {
-  const trit::Isa best = trit::best_int4_isa();
+  const trit::Isa best = trit::gemm_int4_path();
   const Shape quick_shapes[] = {{6912, 2560}, {2560, 6912}};
   if (sweep != Sweep::full) {
     for (Shape shape : quick_shapes) {
@@ -73,8 +73,8 @@ void register_int4_rows(Sweep sweep) {
     return;
   }
   for (Shape shape : kBitnetShapes) {
-    for (trit::Isa isa : trit::kInt4Isas) {
-      if (isa == trit::Isa::scalar || !trit::int4_isa_supported(isa)) continue;
+    for (trit::Isa isa : trit::paths_with_product(trit::kProductLutInt4)) {
+      if (isa == trit::Isa::scalar || !trit::has_own_kernels(trit::kProductLutInt4, isa)) continue;
       for (unsigned threads : kThreadCounts) {
         add_row(shape, isa, threads, false);
         add_row(shape, isa, threads, true);

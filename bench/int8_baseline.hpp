@@ -230,7 +230,7 @@ inline void int8_gemm(const Int8Weights& w, const trit::ActivationsView& x, floa
     const std::size_t tiles = (w.rows() + 7) / 8;
     const std::size_t workers = std::min<std::size_t>(threads, tiles);
     const auto begin = [&](std::size_t t) { return std::min(w.rows(), tiles * t / workers * 8); };
-    trit::detail::parallel_for(workers, [&](std::size_t t) {
+    trit::detail::parallel_for(workers, [&](std::size_t t) noexcept {
       for (std::size_t n = 0; n < x.tokens; ++n) {
         int8_vnni::gemv_rows(w, acts + n * kp, x.scales[n], y + n * w.rows(), begin(t), begin(t + 1));
       }
@@ -242,7 +242,7 @@ inline void int8_gemm(const Int8Weights& w, const trit::ActivationsView& x, floa
     }
     const std::size_t panel_count = (w.rows() + 31) / 32;
     const std::size_t workers = std::min<std::size_t>(threads, panel_count);
-    trit::detail::parallel_for(workers, [&](std::size_t t) {
+    trit::detail::parallel_for(workers, [&](std::size_t t) noexcept {
       int8_vnni::gemm_panels(w, packed, x.tokens, x.scales, y, panel_count * t / workers,
                              panel_count * (t + 1) / workers);
     });

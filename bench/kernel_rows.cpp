@@ -65,8 +65,8 @@ void add_row(Shape shape, std::size_t tokens, trit::Isa isa, unsigned threads, b
 // Every vector path this build and CPU can run, best first.
 std::vector<trit::Isa> vector_paths() {
   std::vector<trit::Isa> paths;
-  for (trit::Isa isa : trit::kIsaPreference) {
-    if (trit::isa_supported(isa)) paths.push_back(isa);
+  for (trit::Isa isa : trit::kAllIsas) {
+    if (isa != trit::Isa::scalar && trit::isa_supported(isa)) paths.push_back(isa);
   }
   return paths;
 }

@@ -242,11 +242,7 @@ TEST_P(BitLinearForward, ResultsDoNotDependOnThreadsOrPath) {
   for (trit::Isa isa : trit::kAllIsas) {
     trit::GemmOptions o;
     o.isa = isa;
-    bool supported = trit::isa_supported(isa);
-#if defined(TRIT_ENABLE_INT4)
-    if (layer.uses_int4_kernels()) supported = trit::int4_isa_supported(isa);
-#endif
-    if (supported) {
+    if (trit::isa_supported(isa)) {
       EXPECT_EQ(layer.forward(x, o), expected) << trit::isa_name(isa);
     } else {
       EXPECT_THROW(layer.forward(x, o), trit::unsupported_isa_error) << trit::isa_name(isa);

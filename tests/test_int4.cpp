@@ -286,8 +286,8 @@ Expected reference(const Problem& p, bool with_bias = true) {
 class Int4KernelPath : public ::testing::TestWithParam<Isa> {
  protected:
   void SetUp() override {
-    if (!trit::int4_isa_supported(GetParam())) {
-      GTEST_SKIP() << trit::isa_name(GetParam()) << ": " << trit::int4_isa_unsupported_reason(GetParam());
+    if (!trit::has_own_kernels(trit::kProductLutInt4, GetParam())) {
+      GTEST_SKIP() << trit::isa_name(GetParam()) << ": " << trit::own_kernels_missing_reason(trit::kProductLutInt4, GetParam());
     }
   }
 
@@ -425,21 +425,29 @@ std::string PathName(const ::testing::TestParamInfo<Isa>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllPaths, Int4KernelPath, ::testing::ValuesIn(trit::kInt4Isas), PathName);
+INSTANTIATE_TEST_SUITE_P(AllPaths, Int4KernelPath, ::testing::ValuesIn(trit::paths_with_product(trit::kProductLutInt4)), PathName);
 
 // ---- Dispatch and argument checks --------------------------------------------------------------
 
-TEST(Int4Dispatch, VnniAndDotprodNamesSelectTheirFamiliesInt4Path) {
-  EXPECT_EQ(trit::int4_path_of(Isa::avxvnni), Isa::avx2);
-  EXPECT_EQ(trit::int4_path_of(Isa::avx512vnni), Isa::avx512bw);
-  EXPECT_EQ(trit::int4_path_of(Isa::neon_dotprod), Isa::neon);
-  EXPECT_EQ(trit::int4_path_of(Isa::scalar), Isa::scalar);
+// The fallback chains of the table: a path without int4 kernels of its own is served by the
+// first path down its chain that has them and runs here.
+TEST(Int4Dispatch, PathsWithoutInt4KernelsFallBackAlongTheirChain) {
+  EXPECT_EQ(trit::find_path(Isa::avxvnni)->fallback, Isa::avx2);
+  EXPECT_EQ(trit::find_path(Isa::avx512vnni)->fallback, Isa::avx512bw);
+  EXPECT_EQ(trit::find_path(Isa::neon_dotprod)->fallback, Isa::neon);
+  EXPECT_EQ(trit::gemm_int4_path(Isa::scalar), Isa::scalar);
+  for (Isa isa : trit::kAllIsas) {
+    if (!trit::isa_supported(isa)) continue;
+    Isa expected = isa;
+    while (!trit::has_own_kernels(trit::kProductLutInt4, expected)) expected = trit::find_path(expected)->fallback;
+    EXPECT_EQ(trit::gemm_int4_path(isa), expected) << trit::isa_name(isa);
+  }
 }
 
 TEST(Int4Dispatch, AutomaticPicksASupportedPath) {
-  EXPECT_TRUE(trit::int4_isa_supported(trit::best_int4_isa()));
-  EXPECT_TRUE(trit::int4_isa_supported(Isa::scalar));
-  EXPECT_EQ(trit::detail::select_int4_kernels(Isa::automatic).isa, trit::best_int4_isa());
+  EXPECT_TRUE(trit::has_own_kernels(trit::kProductLutInt4, trit::gemm_int4_path()));
+  EXPECT_TRUE(trit::has_own_kernels(trit::kProductLutInt4, Isa::scalar));
+  EXPECT_EQ(trit::detail::select_kernels<trit::detail::LutInt4Product>(Isa::automatic).isa, trit::gemm_int4_path());
 }
 
 TEST(Int4Dispatch, UnsupportedPathsThrowInsteadOfCrashing) {
@@ -448,12 +456,12 @@ TEST(Int4Dispatch, UnsupportedPathsThrowInsteadOfCrashing) {
   for (Isa isa : trit::kAllIsas) {
     trit::GemmOptions o;
     o.isa = isa;
-    if (trit::int4_isa_supported(isa)) {
+    if (trit::isa_supported(isa)) {
       EXPECT_NO_THROW(trit::gemm_int4(p.lut, p.x, trit::matrix(y.data(), 1, 10), nullptr, o)) << trit::isa_name(isa);
     } else {
       EXPECT_THROW(trit::gemm_int4(p.lut, p.x, trit::matrix(y.data(), 1, 10), nullptr, o), trit::unsupported_isa_error)
           << trit::isa_name(isa);
-      EXPECT_FALSE(trit::int4_isa_unsupported_reason(isa).empty());
+      EXPECT_FALSE(trit::isa_unsupported_reason(isa).empty());
     }
   }
 }

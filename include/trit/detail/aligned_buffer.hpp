@@ -22,6 +22,7 @@ class AlignedBuffer {
   AlignedBuffer() = default;
   explicit AlignedBuffer(std::size_t count) : size_(count) {
     if (count == 0) return;
+    if (count > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
     void* raw = ::operator new(count * sizeof(T), std::align_val_t(kAlignment));
     std::memset(raw, 0, count * sizeof(T));
     data_.reset(static_cast<T*>(raw));

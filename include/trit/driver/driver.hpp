@@ -1,63 +1,113 @@
-// trit: what a kernel path is (a KernelSet), how a product is split into row ranges, and how
-// threads share them. Paths register themselves in select_kernels().
+// trit: the one driver. For any product (weight layout x activation type) it picks the
+// kernels (the requested path, walking the table's fallbacks to a path that has kernels for
+// the product), splits the output rows over threads, reserves every byte of scratch on the
+// calling thread, and runs the path's kernels, which neither allocate nor throw.
 #pragma once
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <string>
 
-#include "trit/views/activations.hpp"
-#include "trit/paths/cpu_features.hpp"
+#include "trit/detail/aligned_buffer.hpp"
+#include "trit/detail/checked.hpp"
+#include "trit/driver/path_kernels.hpp"
 #include "trit/driver/problem.hpp"
-#include "trit/paths/isa.hpp"
+#include "trit/driver/worker_pool.hpp"
+#include "trit/error.hpp"
+#include "trit/format/lut_weights.hpp"
+#include "trit/kernels/lut_int4_common.hpp"
 #include "trit/kernels/neon/dense243_int8.hpp"
+#include "trit/kernels/neon/lut_int4.hpp"
+#include "trit/kernels/scalar/dense243_int8.hpp"
 #include "trit/kernels/x86/dense243_int8.hpp"
-#include "trit/views/matrix_ref.hpp"
-#include "trit/format/packed_matrix.hpp"
-#include "trit/reference/reference.hpp"
+#include "trit/kernels/x86/lut_int4.hpp"
+#include "trit/paths/cpu_features.hpp"
+#include "trit/paths/path_table.hpp"
 #include "trit/version.hpp"
+#include "trit/views/int4_activations.hpp"
+#include "trit/views/matrix_ref.hpp"
 
 TRIT_BEGIN_NAMESPACE
 namespace detail {
 
-inline void scalar_rows(const GemmProblem& p, std::size_t m0, std::size_t m1) {
-  if (p.acc.data != nullptr) {
-    ref::gemm_int32_rows(*p.w, p.x, p.acc, m0, m1);
-  } else {
-    ref::gemm_rows(*p.w, p.x, p.y, p.bias, m0, m1);
-  }
-}
+// ---- Choosing kernels --------------------------------------------------------------------------
 
-inline constexpr KernelSet kScalarKernels{Isa::scalar, scalar_rows, scalar_rows, 1};
-
-// The kernels of one path, or of the best path this CPU has for Isa::automatic. Throws
-// unsupported_isa_error for a path this build or this CPU cannot run: never SIGILL.
-inline const KernelSet& select_kernels(Isa isa) {
-  if (isa == Isa::automatic) isa = best_isa();
+// The path that runs `Product` when `requested` is asked for: the requested path (or the best
+// one for Isa::automatic) if it has kernels for the product whose extra features this CPU
+// has, else the first such path down its fallback chain. Throws unsupported_isa_error for a
+// path this build or this CPU cannot run: never SIGILL.
+template <class Product>
+Isa product_path(Isa requested) {
+  Isa isa = requested == Isa::automatic ? best_isa() : requested;
   if (!isa_supported(isa)) {
-    throw unsupported_isa_error(concat("trit: kernel path '", isa_name(isa),
-                                       "' is not supported here: ", isa_unsupported_reason(isa)));
+    throw unsupported_isa_error(concat("trit: kernel path '", isa_name(isa), "' is not supported here: ",
+                                       isa_unsupported_reason(isa)));
   }
-  switch (isa) {
-#if TRIT_HAS_X86_KERNELS
-    case Isa::avx2: return avx2::kKernels;
-    case Isa::avxvnni: return avxvnni::kKernels;
-    case Isa::avx512bw: return avx512bw::kKernels;
-    case Isa::avx512vnni: return avx512vnni::kKernels;
-#endif
-#if TRIT_HAS_NEON_KERNELS
-    case Isa::neon: return neon::kKernels;
-    case Isa::neon_dotprod: return neon_dotprod::kKernels;
-#endif
-    default: return kScalarKernels;
+  for (;;) {
+    const typename Product::Kernels* kernels = own_kernels<Product>(isa);
+    if (kernels != nullptr && (cpu_feature_bits() & kernels->extra_needs) == kernels->extra_needs) return isa;
+    isa = find_path(isa)->fallback;  // the scalar row has kernels for every product
   }
 }
+
+template <class Product>
+const typename Product::Kernels& select_kernels(Isa requested) {
+  return *own_kernels<Product>(product_path<Product>(requested));
+}
+
+// ---- Scratch -----------------------------------------------------------------------------------
+
+// The calling thread's scratch, grown on demand and kept, so a thread allocates only when a
+// call needs more than any earlier call on it. Allocation happens here, on the caller, before
+// any work fans out, so a failure reaches the caller as an exception.
+inline std::uint8_t* caller_scratch(std::size_t bytes) {
+  thread_local AlignedBuffer<std::uint8_t> scratch;
+  if (scratch.size() < bytes) {
+    scratch = AlignedBuffer<std::uint8_t>();
+    scratch = AlignedBuffer<std::uint8_t>(bytes);
+  }
+  return scratch.data();
+}
+
+inline constexpr std::size_t kScratchAlignment = 64;
+
+// ---- Threads -----------------------------------------------------------------------------------
+
+// Output rows [m0, m1) on the calling thread.
+template <class Product>
+void run_range(const typename Product::Problem& problem, const typename Product::Kernels& kernels, std::size_t m0,
+               std::size_t m1) {
+  if (m0 >= m1) return;
+  std::uint8_t* scratch = caller_scratch(Product::scratch_bytes(problem, kernels, m1 - m0));
+  Product::run(problem, kernels, m0, m1, scratch);
+}
+
+// Splits the M rows into one contiguous range per thread, each a multiple of the kernels'
+// row tile (the last takes the rest). Every row is computed by exactly one kernel call with
+// the same code, so the result does not depend on the thread count.
+template <class Product>
+void run_parallel(const typename Product::Problem& problem, const typename Product::Kernels& kernels,
+                  unsigned threads) {
+  const std::size_t rows = Product::rows(problem);
+  const std::size_t tile = Product::row_tile(kernels);
+  const std::size_t tiles = (rows + tile - 1) / tile;
+  const std::size_t workers = std::max<std::size_t>(1, std::min<std::size_t>(resolve_threads(threads), tiles));
+  if (workers == 1) {
+    run_range<Product>(problem, kernels, 0, rows);
+    return;
+  }
+  const auto range_begin = [&](std::size_t t) { return std::min(rows, (tiles * t / workers) * tile); };
+  std::size_t widest = 0;
+  for (std::size_t t = 0; t < workers; ++t) widest = std::max(widest, range_begin(t + 1) - range_begin(t));
+  const std::size_t per_worker = align_up(Product::scratch_bytes(problem, kernels, widest), kScratchAlignment);
+  std::uint8_t* scratch = caller_scratch(checked_mul(per_worker, workers, "trit", "scratch"));
+  parallel_for(workers, [&](std::size_t t) noexcept {
+    Product::run(problem, kernels, range_begin(t), range_begin(t + 1), scratch + t * per_worker);
+  });
+}
+
+// ---- Dense243 x int8 ---------------------------------------------------------------------------
 
 // The problem restricted to token n, for the one-token kernel.
 inline GemmProblem single_token(const GemmProblem& problem, std::size_t n) {
@@ -70,187 +120,155 @@ inline GemmProblem single_token(const GemmProblem& problem, std::size_t n) {
   return one;
 }
 
-inline void run_rows(const GemmProblem& problem, const KernelSet& kernels, std::size_t m0, std::size_t m1) {
-  if (m0 >= m1) return;
-  if (problem.x.tokens >= kernels.min_gemm_tokens) {
-    kernels.gemm(problem, m0, m1);
-    return;
+struct Dense243Int8Product {
+  using Kernels = Dense243Int8Kernels;
+  using Problem = GemmProblem;
+  static constexpr std::uint32_t kBit = kProductDense243Int8;
+  static constexpr const char* kName = "dense243 x int8";
+
+  static std::size_t rows(const Problem& p) { return p.w.rows(); }
+  static std::size_t row_tile(const Kernels& k) { return k.row_tile; }
+  // Below the crossover the GEMV kernel runs once per token.
+  static bool per_token(const Problem& p, const Kernels& k) { return p.x.tokens < k.min_gemm_tokens; }
+  static std::size_t scratch_bytes(const Problem& p, const Kernels& k, std::size_t span) {
+    return per_token(p, k) ? k.gemv_scratch(single_token(p, 0), span) : k.gemm_scratch(p, span);
   }
-  for (std::size_t n = 0; n < problem.x.tokens; ++n) kernels.gemv(single_token(problem, n), m0, m1);
-}
-
-inline unsigned resolve_threads(unsigned threads) {
-  if (threads != 0) return threads;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : hw;
-}
-
-// Lets a spinning thread yield its core's issue slots to a sibling hyper-thread.
-inline void spin_pause() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
-// Worker threads shared by every product in the process. Creating and joining threads costs
-// tens of microseconds, as much as a whole GEMV of a 2560 x 2560 projection, so the workers
-// are created on first use and kept. After finishing a task a worker spins for a short while,
-// because the next product usually follows at once (one projection after another), and then
-// sleeps so that an idle process does not burn a core.
-//
-// Concurrent callers are safe: each run() is a job of its own, and the caller executes its
-// own job's tasks whenever no worker has claimed them yet, so every call finishes even when
-// all workers are busy with other callers' jobs.
-class WorkerPool {
- public:
-  // How long an idle worker keeps polling for work before it sleeps.
-  static constexpr std::chrono::microseconds kSpinTime{300};
-  // Workers beyond this are never created; a larger request shares them.
-  static constexpr std::size_t kMaxWorkers = 255;
-
-  // Never destroyed: a product run by some other static object's destructor must still find
-  // it, and the workers end with the process.
-  static WorkerPool& instance() {
-    static WorkerPool* const pool = new WorkerPool;
-    return *pool;
-  }
-
-  WorkerPool() = default;
-  WorkerPool(const WorkerPool&) = delete;
-  WorkerPool& operator=(const WorkerPool&) = delete;
-
-  // Calls task(i) once for every i in [0, count) and returns when all calls have returned.
-  // The caller runs tasks itself; up to count - 1 workers run the others. Tasks must not
-  // throw: a worker has nowhere to send the exception.
-  template <class Task>
-  void run(std::size_t count, const Task& task) {
-    if (count == 0) return;
-    if (count == 1) {
-      task(std::size_t{0});
+  static void run(const Problem& p, const Kernels& k, std::size_t m0, std::size_t m1, std::uint8_t* scratch) noexcept {
+    if (m0 >= m1) return;
+    if (!per_token(p, k)) {
+      k.gemm(p, m0, m1, scratch);
       return;
     }
-    Job job;
-    job.call = [](const void* erased, std::size_t index) { (*static_cast<const Task*>(erased))(index); };
-    job.task = &task;
-    job.count = count;
-    submit(job);
-    while (run_one_task(job)) {
-    }
-    wait_until_finished(job);
+    for (std::size_t n = 0; n < p.x.tokens; ++n) k.gemv(single_token(p, n), m0, m1, scratch);
   }
-
- private:
-  struct Job {
-    void (*call)(const void* task, std::size_t index) = nullptr;
-    const void* task = nullptr;
-    std::size_t count = 0;
-    std::size_t next = 0;                  // first unclaimed task; guarded by mutex_
-    std::atomic<std::size_t> finished{0};  // the last access a worker makes to the job
-    Job* later = nullptr;                  // queue link; guarded by mutex_
-  };
-
-  void submit(Job& job) {
-    bool wake = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      const std::size_t wanted = std::min(job.count - 1, kMaxWorkers);
-      while (workers_.size() < wanted) workers_.emplace_back([this] { work(); });
-      Job** tail = &queue_;
-      while (*tail != nullptr) tail = &(*tail)->later;
-      *tail = &job;
-      unclaimed_.fetch_add(job.count, std::memory_order_release);
-      wake = sleeping_ > 0;
-    }
-    if (wake) wake_.notify_all();
-  }
-
-  // Runs the next unclaimed task of the caller's own job; false when none is left.
-  bool run_one_task(Job& job) { return run_claimed(claim(&job)); }
-
-  struct Claim {
-    Job* job = nullptr;
-    std::size_t index = 0;
-  };
-
-  // The next task of job `only`, or with only null of the oldest queued job; an empty Claim
-  // when there is none.
-  Claim claim(Job* only) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Job** link = &queue_;
-    while (*link != nullptr && only != nullptr && *link != only) link = &(*link)->later;
-    Job* job = *link;
-    if (job == nullptr || job->next == job->count) return {};
-    const Claim claimed{job, job->next++};
-    unclaimed_.fetch_sub(1, std::memory_order_relaxed);
-    if (job->next == job->count) *link = job->later;  // fully claimed: leave the queue
-    return claimed;
-  }
-
-  static bool run_claimed(const Claim& claimed) {
-    if (claimed.job == nullptr) return false;
-    claimed.job->call(claimed.job->task, claimed.index);
-    claimed.job->finished.fetch_add(1, std::memory_order_acq_rel);
-    return true;
-  }
-
-  static void wait_until_finished(const Job& job) {
-    // The remaining tasks are running on workers and take about as long as the caller's own
-    // did, so spin; yield now and then in case a worker is waiting for this core.
-    for (unsigned spins = 1; job.finished.load(std::memory_order_acquire) != job.count; ++spins) {
-      spin_pause();
-      if (spins % 64 == 0) std::this_thread::yield();
-    }
-  }
-
-  void work() {
-    for (;;) {
-      const auto spin_end = std::chrono::steady_clock::now() + kSpinTime;
-      unsigned spins = 0;
-      while (unclaimed_.load(std::memory_order_acquire) == 0) {
-        spin_pause();
-        if (++spins % 256 != 0 || std::chrono::steady_clock::now() < spin_end) continue;
-        std::unique_lock<std::mutex> lock(mutex_);
-        ++sleeping_;
-        wake_.wait(lock, [this] { return unclaimed_.load(std::memory_order_relaxed) != 0; });
-        --sleeping_;
-        break;
-      }
-      while (run_claimed(claim(nullptr))) {
-      }
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<std::thread> workers_;
-  Job* queue_ = nullptr;
-  std::atomic<std::size_t> unclaimed_{0};
-  std::size_t sleeping_ = 0;  // guarded by mutex_
 };
 
-// Calls task(i) for every i in [0, count), spread over the shared workers and the caller.
-template <class Task>
-void parallel_for(std::size_t count, const Task& task) {
-  WorkerPool::instance().run(count, task);
+// ---- LutWeights x int4 -------------------------------------------------------------------------
+
+// One int4 product: token values come either packed (two per byte) or stored one per int8.
+struct LutInt4Problem {
+  const LutWeights* w = nullptr;
+  std::size_t tokens = 0;
+  const Int4ActivationsView* packed = nullptr;  // or:
+  const std::int8_t* values = nullptr;          // token n at values + n * values_stride
+  std::size_t values_stride = 0;
+  const float* scales = nullptr;
+  MatrixRef<std::int32_t> acc{};
+  MatrixRef<float> y{};
+  const float* bias = nullptr;
+};
+
+struct LutInt4Product {
+  using Kernels = Int4KernelSet;
+  using Problem = LutInt4Problem;
+  static constexpr std::uint32_t kBit = kProductLutInt4;
+  static constexpr const char* kName = "lut x int4";
+
+  // Where each buffer of one worker's scratch lives, for row ranges of up to `span` rows.
+  struct Layout {
+    std::size_t values = 0, position_activations = 0, tables = 0, acc = 0, bytes = 0;
+  };
+  static Layout layout(const Problem& p, const Kernels& k, std::size_t span) {
+    // A range may start mid-tile (row-range entry points): one more tile than span covers.
+    const std::size_t tile_rows = ((span + lut::kTileRows - 1) / lut::kTileRows + 1) * lut::kTileRows;
+    Layout at;
+    at.position_activations = align_up(p.packed != nullptr ? p.w->cols() : 0, kScratchAlignment);
+    at.tables = at.position_activations + align_up(p.w->positions() * kPositionActivationBytes, kScratchAlignment);
+    at.acc = at.tables + align_up(2 * p.w->positions() * k.table_bytes, kScratchAlignment);
+    at.bytes = at.acc + align_up(2 * tile_rows * sizeof(std::int32_t), kScratchAlignment);
+    return at;
+  }
+
+  static std::size_t rows(const Problem& p) { return p.w->rows(); }
+  static std::size_t row_tile(const Kernels&) { return lut::kTileRows; }
+  static std::size_t scratch_bytes(const Problem& p, const Kernels& k, std::size_t span) {
+    return layout(p, k, span).bytes;
+  }
+
+  // Output rows [m0, m1) of every token; each token's tables are built here, by the thread
+  // that uses them, so results do not depend on the thread count.
+  static void run(const Problem& p, const Kernels& k, std::size_t m0, std::size_t m1, std::uint8_t* scratch) noexcept {
+    if (m0 >= m1) return;
+    const LutWeights& w = *p.w;
+    const std::size_t t0 = m0 / lut::kTileRows;
+    const std::size_t t1 = (m1 + lut::kTileRows - 1) / lut::kTileRows;
+    const std::size_t first_row = t0 * lut::kTileRows;
+    const std::size_t span = (t1 - t0) * lut::kTileRows;
+    const std::size_t table_bytes = w.positions() * k.table_bytes;
+    const bool per_row = w.granularity() == ScaleGranularity::per_row;
+    const Layout at = layout(p, k, m1 - m0);
+    std::int8_t* unpacked = reinterpret_cast<std::int8_t*>(scratch + at.values);
+    std::int8_t* position_activations = reinterpret_cast<std::int8_t*>(scratch + at.position_activations);
+    std::int8_t* tables = reinterpret_cast<std::int8_t*>(scratch + at.tables);
+    std::int32_t* acc = reinterpret_cast<std::int32_t*>(scratch + at.acc);
+    const auto values = [&](std::size_t n) -> const std::int8_t* {
+      if (p.packed == nullptr) return p.values + n * p.values_stride;
+      k.unpack(p.packed->row(n), p.packed->cols, unpacked);
+      return unpacked;
+    };
+    const auto write = [&](std::size_t n, const std::int32_t* token_acc) {
+      const std::int32_t* sums = token_acc + (m0 - first_row);
+      if (p.acc.data != nullptr) {
+        for (std::size_t m = m0; m < m1; ++m) p.acc(n, m) = sums[m - m0];
+      } else {
+        k.epilogue(sums, m1 - m0, p.scales[n], w.scales().data() + (per_row ? m0 : 0), per_row ? 1 : 0,
+                   p.bias != nullptr ? p.bias + m0 : nullptr, &p.y(n, m0));
+      }
+    };
+    std::size_t n = 0;
+    if (k.tiles_pair != nullptr) {
+      for (; n + 2 <= p.tokens; n += 2) {
+        k.prepare(w.layout(), values(n), position_activations, tables);
+        k.prepare(w.layout(), values(n + 1), position_activations, tables + table_bytes);
+        k.tiles_pair(w, tables, tables + table_bytes, t0, t1, acc, acc + span);
+        write(n, acc);
+        write(n + 1, acc + span);
+      }
+    }
+    for (; n < p.tokens; ++n) {
+      k.prepare(w.layout(), values(n), position_activations, tables);
+      k.tiles(w, tables, t0, t1, acc);
+      write(n, acc);
+    }
+  }
+};
+
+template <class Product>
+bool runs_own_kernels(Isa isa) {
+  const typename Product::Kernels* kernels = own_kernels<Product>(isa);
+  return kernels != nullptr && isa_supported(isa) && (cpu_feature_bits() & kernels->extra_needs) == kernels->extra_needs;
 }
 
-// Splits the M rows into one contiguous range per thread, each a multiple of the path's row
-// tile (the last takes the rest). Every row is computed by exactly one kernel call with the
-// same code, so the result does not depend on the thread count.
-inline void run_parallel(const GemmProblem& problem, const KernelSet& kernels, unsigned threads) {
-  const std::size_t rows = problem.w->rows();
-  const std::size_t tile = kernels.row_tile;
-  const std::size_t tiles = (rows + tile - 1) / tile;
-  const std::size_t workers = std::min<std::size_t>(resolve_threads(threads), tiles);
-  if (workers <= 1) {
-    run_rows(problem, kernels, 0, rows);
-    return;
-  }
-  const auto range_begin = [&](std::size_t t) { return std::min(rows, (tiles * t / workers) * tile); };
-  parallel_for(workers, [&](std::size_t t) { run_rows(problem, kernels, range_begin(t), range_begin(t + 1)); });
+template <class Product, class Visit>
+bool visit_product(std::uint32_t product, const Visit& visit) {
+  if (product != Product::kBit) return false;
+  visit(Product{});
+  return true;
 }
 
 }  // namespace detail
+
+// Whether `isa` runs its own kernels for `product` (a ProductBit) here: the row lists the
+// product, this build compiled them, and this CPU has what they need. Tests of a path's
+// kernels run where this is true and print own_kernels_missing_reason where it is not.
+inline bool has_own_kernels(std::uint32_t product, Isa isa) {
+  bool runs = false;
+  detail::visit_product<detail::Dense243Int8Product>(product, [&](auto p) { runs = detail::runs_own_kernels<decltype(p)>(isa); }) ||
+      detail::visit_product<detail::LutInt4Product>(product, [&](auto p) { runs = detail::runs_own_kernels<decltype(p)>(isa); });
+  return runs;
+}
+
+inline std::string own_kernels_missing_reason(std::uint32_t product, Isa isa) {
+  if (!isa_supported(isa)) return isa_unsupported_reason(isa);
+  const KernelPath* path = find_path(isa);
+  if ((path->products & product) == 0) return detail::concat(path->name, " has no kernels of its own for this product");
+  if (has_own_kernels(product, isa)) return "it runs";
+#if !defined(TRIT_ENABLE_INT4)
+  if (product == kProductLutInt4 && isa != Isa::scalar) {
+    return detail::concat("this build has no ", path->name, " int4 kernels (TRIT_ENABLE_INT4 is off)");
+  }
+#endif
+  return detail::concat("this CPU lacks an extra feature the ", path->name, " kernels of this product need");
+}
+
 TRIT_END_NAMESPACE

@@ -1,5 +1,5 @@
-// trit: LutWeights, ternary weights laid out for the int4 lookup-table kernels. Only with
-// TRIT_ENABLE_INT4; without it this header declares nothing.
+// trit: LutWeights, ternary weights laid out for the int4 lookup-table kernels.
+// Always built: TRIT_ENABLE_INT4 only decides whether the SIMD int4 kernels are compiled.
 //
 // The int4 kernels look up, for each Dense243 byte position p of a row, a table of the 243
 // possible sums t0*a0 + ... + t4*a4 of that byte's five trits times the five int4 activations
@@ -20,7 +20,6 @@
 // Dense243 (plus padding of M to a multiple of 64) and converts back to a PackedMatrix.
 #pragma once
 
-#if defined(TRIT_ENABLE_INT4)
 
 #include <array>
 #include <cstddef>
@@ -95,13 +94,13 @@ class LutWeights {
  public:
   LutWeights() = default;
 
-  explicit LutWeights(const PackedMatrix& packed)
+  explicit LutWeights(const PackedMatrixView& packed)
       : rows_(packed.rows()),
         cols_(packed.cols()),
         granularity_(packed.granularity()),
         layout_(packed.layout()),
         tiles_((packed.rows() + lut::kTileRows - 1) / lut::kTileRows),
-        scales_(packed.scales()) {
+        scales_(packed.scales(), packed.scales() + packed.scale_count()) {
     detail::require(!packed.empty(), "LutWeights", "packed is empty");
     const std::size_t positions = layout_.bytes;
     codes_ = detail::AlignedBuffer<std::uint8_t>(tiles_ * positions * lut::kTileRows + lut::kTileRows);
@@ -161,4 +160,3 @@ class LutWeights {
 
 TRIT_END_NAMESPACE
 
-#endif  // TRIT_ENABLE_INT4

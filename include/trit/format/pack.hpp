@@ -72,7 +72,7 @@ inline PackedMatrix pack_weights(MatrixRef<const float> w,
 }
 
 // Writes the trits of `packed` into out (rows x cols int8 values -1, 0, +1).
-inline void unpack_trits(const PackedMatrix& packed, MatrixRef<std::int8_t> out) {
+inline void unpack_trits(const PackedMatrixView& packed, MatrixRef<std::int8_t> out) {
   detail::check_shape(out, packed.rows(), packed.cols(), "unpack_trits", "out");
   for (std::size_t m = 0; m < packed.rows(); ++m) {
     const std::uint8_t* row = packed.row(m);
@@ -84,7 +84,7 @@ inline void unpack_trits(const PackedMatrix& packed, MatrixRef<std::int8_t> out)
 }
 
 // Writes trit * scale for every weight into out (rows x cols floats).
-inline void dequantize(const PackedMatrix& packed, MatrixRef<float> out) {
+inline void dequantize(const PackedMatrixView& packed, MatrixRef<float> out) {
   detail::check_shape(out, packed.rows(), packed.cols(), "dequantize", "out");
   for (std::size_t m = 0; m < packed.rows(); ++m) {
     const std::uint8_t* row = packed.row(m);
@@ -127,7 +127,7 @@ inline void validate_packed_rows(const std::uint8_t* bytes, std::size_t rows, st
   }
 }
 
-inline void validate(const PackedMatrix& packed) {
+inline void validate(const PackedMatrixView& packed) {
   validate_packed_rows(packed.data(), packed.rows(), packed.cols(), packed.row_stride());
 }
 

@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "trit/format/dense243.hpp"
 #include "trit/detail/aligned_buffer.hpp"
+#include "trit/detail/checked.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/error.hpp"
 #include "trit/version.hpp"
 
@@ -21,6 +22,93 @@ inline constexpr std::size_t kMaxRowPaddingBytes = std::size_t{1} << 20;
 
 // Largest K for which int32 accumulators cannot overflow: |acc| <= 128 * K < 2^31.
 inline constexpr std::size_t kMaxCols = (std::size_t{1} << 24) - 1;
+
+// A non-owning M x K Dense243 matrix: bytes and scales that live elsewhere (a PackedMatrix,
+// a memory-mapped model file, a slice of either). Every product entry point and BitLinear
+// take one. Row m starts at data + m * row_stride; the kernels may read up to
+// dense243::kTailSlackBytes bytes past the last row's bytes, so the memory there must be
+// readable (PackedMatrix and trit's serialized blobs guarantee it). Whoever owns the bytes
+// must keep them alive and unchanged while the view is used. A default view is empty.
+class PackedMatrixView {
+ public:
+  PackedMatrixView() = default;
+
+  // Checks the shape, stride, granularity and scales (each finite and > 0); the bytes are
+  // trusted here: validate_packed_rows checks untrusted ones.
+  PackedMatrixView(const std::uint8_t* data, std::size_t rows, std::size_t cols, std::size_t row_stride,
+                   ScaleGranularity granularity, const float* scales)
+      : data_(data), rows_(rows), cols_(cols), row_stride_(row_stride), granularity_(granularity), scales_(scales) {
+    constexpr const char* fn = "PackedMatrixView";
+    detail::require(data != nullptr && scales != nullptr, fn, "data and scales must not be null");
+    detail::require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
+    detail::require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
+    detail::require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
+                    "granularity is not a ScaleGranularity value");
+    layout_ = dense243::row_layout(cols);
+    detail::require(row_stride >= layout_.bytes, fn, "row_stride ", row_stride, " is smaller than the ",
+                    layout_.bytes, " bytes of a row");
+    detail::checked_mul(rows, row_stride, fn, "rows * row_stride");
+    for (std::size_t i = 0; i < scale_count(); ++i) {
+      detail::require(detail::is_finite_positive(scales[i]), fn, "scales[", i, "] = ", scales[i],
+                      " is not a finite positive number");
+    }
+  }
+
+  // For owners whose invariants already hold (PackedMatrix, the loaders): no re-checking on
+  // every product call.
+  struct Trusted {};
+  PackedMatrixView(Trusted, const std::uint8_t* data, std::size_t rows, std::size_t cols, std::size_t row_stride,
+                   ScaleGranularity granularity, const float* scales)
+      : data_(data), rows_(rows), cols_(cols), row_stride_(row_stride), granularity_(granularity), scales_(scales),
+        layout_(dense243::row_layout(cols)) {}
+
+  std::size_t rows() const { return rows_; }
+  std::size_t cols() const { return cols_; }
+  bool empty() const { return rows_ == 0; }
+  ScaleGranularity granularity() const { return granularity_; }
+  const dense243::RowLayout& layout() const { return layout_; }
+  std::size_t row_bytes() const { return layout_.bytes; }
+  std::size_t row_stride() const { return row_stride_; }
+  const std::uint8_t* data() const { return data_; }
+  const std::uint8_t* row(std::size_t m) const { return data_ + m * row_stride_; }
+  std::size_t weight_bytes() const { return rows_ * row_stride_; }
+  double bits_per_weight() const {
+    return empty() ? 0.0 : 8.0 * static_cast<double>(weight_bytes()) /
+                               (static_cast<double>(rows_) * static_cast<double>(cols_));
+  }
+  // 1 (per_tensor) or rows() (per_row).
+  std::size_t scale_count() const { return granularity_ == ScaleGranularity::per_row ? rows_ : 1; }
+  const float* scales() const { return scales_; }
+  float scale(std::size_t m) const { return granularity_ == ScaleGranularity::per_row ? scales_[m] : scales_[0]; }
+
+  int trit(std::size_t m, std::size_t k) const {
+    detail::require(m < rows_ && k < cols_, "PackedMatrixView::trit", "(", m, ", ", k, ") is outside a ", rows_,
+                    "x", cols_, " matrix");
+    const dense243::TritPosition at = dense243::locate(layout_, k);
+    return dense243::decode_trit(row(m)[at.byte], at.digit);
+  }
+
+  // Rows [m0, m1) as a view of their own (tensor parallelism over output rows): no copy; the
+  // per-row scales follow the rows.
+  PackedMatrixView slice_rows(std::size_t m0, std::size_t m1) const {
+    detail::require(m0 < m1 && m1 <= rows_, "PackedMatrixView::slice_rows", "range [", m0, ", ", m1,
+                    ") is not a non-empty part of [0, ", rows_, ")");
+    PackedMatrixView part = *this;
+    part.data_ = row(m0);
+    part.rows_ = m1 - m0;
+    if (granularity_ == ScaleGranularity::per_row) part.scales_ = scales_ + m0;
+    return part;
+  }
+
+ private:
+  const std::uint8_t* data_ = nullptr;
+  std::size_t rows_ = 0;
+  std::size_t cols_ = 0;
+  std::size_t row_stride_ = 0;
+  ScaleGranularity granularity_ = ScaleGranularity::per_tensor;
+  const float* scales_ = nullptr;
+  dense243::RowLayout layout_{};
+};
 
 // M x K ternary weights (M output rows, K inputs) in Dense243 v1 layout: row m starts at
 // data() + m * row_stride(), is dense243::row_layout(K).bytes long, and the buffer is
@@ -47,7 +135,9 @@ class PackedMatrix {
                     " is smaller than the ", layout_.bytes, " bytes of a row");
     detail::require(row_stride_ - layout_.bytes <= kMaxRowPaddingBytes, "PackedMatrix", "row_stride ",
                     row_stride_, " pads a row by more than kMaxRowPaddingBytes");
-    bytes_ = detail::AlignedBuffer<std::uint8_t>(rows * row_stride_ + dense243::kTailSlackBytes);
+    const std::size_t weight_bytes = detail::checked_mul(rows, row_stride_, "PackedMatrix", "rows * row_stride");
+    bytes_ = detail::AlignedBuffer<std::uint8_t>(
+        detail::checked_add(weight_bytes, dense243::kTailSlackBytes, "PackedMatrix", "buffer size"));
     for (std::size_t m = 0; m < rows; ++m) {
       for (std::size_t j = 0; j < layout_.bytes; ++j) bytes_[m * row_stride_ + j] = dense243::kZeroByte;
     }
@@ -90,6 +180,14 @@ class PackedMatrix {
     }
     scales_.assign(scales, scales + count);
   }
+
+  // The non-owning view every product takes; valid while this matrix lives and is not moved.
+  PackedMatrixView view() const {
+    return empty() ? PackedMatrixView{}
+                   : PackedMatrixView(PackedMatrixView::Trusted{}, data(), rows_, cols_, row_stride_, granularity_,
+                                      scales_.data());
+  }
+  operator PackedMatrixView() const { return view(); }  // NOLINT: a matrix is usable wherever a view is
 
   // Weight (m, k) as -1, 0 or +1; bounds-checked, for tests and debugging rather than loops.
   int trit(std::size_t m, std::size_t k) const {

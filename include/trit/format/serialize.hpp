@@ -1,18 +1,20 @@
-// trit: the versioned serialized form of a PackedMatrix (docs/FORMAT.md, "Serialized form")
-// and its checked loader.
+// trit: the versioned serialized form of a packed matrix (docs/FORMAT.md, "Serialized form"),
+// its checked loader, atomic save, and map_file, which serves a saved matrix from a
+// read-only mapping without copying it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "trit/format/dense243.hpp"
+#include "trit/detail/checked.hpp"
+#include "trit/detail/file_io.hpp"
 #include "trit/error.hpp"
+#include "trit/format/blob.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/format/pack.hpp"
 #include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
@@ -21,126 +23,127 @@ TRIT_BEGIN_NAMESPACE
 
 namespace serialized {
 inline constexpr char kMagic[8] = {'T', 'R', 'I', 'T', 'D', '2', '4', '3'};
-inline constexpr std::uint32_t kVersion = 1;
+// Version 2: the checksum covers header and payload, and the packed rows start 64-byte
+// aligned and are followed by dense243::kTailSlackBytes zero bytes, so a mapped blob is
+// usable in place. Version 1 blobs still load (by copy).
+inline constexpr std::uint32_t kVersion = 2;
 inline constexpr std::uint32_t kLayoutRowMajorGroups64 = 1;
-inline constexpr std::size_t kHeaderBytes = 64;
+inline constexpr std::size_t kHeaderBytes = detail::kBlobHeaderBytes;
 }  // namespace serialized
 
 namespace detail {
 
-inline void put_le(std::vector<std::uint8_t>& out, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+// Where everything of a checked matrix blob lies.
+struct MatrixBlob {
+  std::uint32_t version = 0;
+  std::size_t rows = 0, cols = 0, row_stride = 0;
+  ScaleGranularity granularity = ScaleGranularity::per_tensor;
+  std::size_t scale_count = 0;
+  std::size_t rows_offset = 0;  // of the packed rows, from the blob's start
+  std::size_t size = 0;         // of the whole blob
+};
+
+inline std::size_t matrix_blob_rows_offset(std::size_t scale_count, std::uint32_t version) {
+  const std::size_t end_of_scales = serialized::kHeaderBytes + 4 * scale_count;
+  return version >= 2 ? align_up(end_of_scales, dense243::kAlignment) : end_of_scales;
 }
 
-inline std::uint64_t get_le(const std::uint8_t* in, int bytes) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value |= static_cast<std::uint64_t>(in[i]) << (8 * i);
-  return value;
-}
-
-// FNV-1a, 64-bit: catches flipped or swapped payload bytes that are still valid Dense243 bytes.
-inline std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (std::size_t i = 0; i < size; ++i) {
-    hash ^= data[i];
-    hash *= 0x100000001b3ull;
+// Checks everything of an untrusted blob (header, sizes against `size` before the payload is
+// read, checksum, scales, every packed byte and padding) and says where its parts lie.
+inline MatrixBlob check_matrix_blob(const std::uint8_t* blob, std::size_t size, const char* fn) {
+  BlobHeaderReader header(blob, size, serialized::kMagic, serialized::kVersion, fn, "trit matrix blob");
+  MatrixBlob at;
+  at.version = header.version();
+  const std::uint64_t layout = header.u32();
+  if (layout != serialized::kLayoutRowMajorGroups64) throw_format_error(fn, "unknown layout ", layout);
+  const std::uint64_t rows = header.u64();
+  const std::uint64_t cols = header.u64();
+  const std::uint64_t row_stride = header.u64();
+  const std::uint64_t granularity = header.u32();
+  const std::uint64_t header_bytes = header.u32();
+  const std::uint64_t payload_bytes = header.u64();
+  if (header_bytes != serialized::kHeaderBytes) throw_format_error(fn, "header size ", header_bytes, " != 64");
+  if (rows == 0 || cols == 0 || cols > kMaxCols || rows > (std::uint64_t{1} << 40)) {
+    throw_format_error(fn, "implausible dimensions ", rows, "x", cols);
   }
-  return hash;
-}
-
-inline std::uint32_t float_bits(float f) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  return bits;
-}
-
-inline float bits_float(std::uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
+  if (granularity > 1) throw_format_error(fn, "unknown scale granularity ", granularity);
+  const std::size_t row_bytes = dense243::row_layout(cols).bytes;
+  if (row_stride < row_bytes || row_stride - row_bytes > kMaxRowPaddingBytes) {
+    throw_format_error(fn, "row_stride ", row_stride, " is inconsistent with ", row_bytes, " bytes per row");
+  }
+  at.rows = rows;
+  at.cols = cols;
+  at.row_stride = row_stride;
+  at.granularity = static_cast<ScaleGranularity>(granularity);
+  at.scale_count = granularity == 1 ? rows : 1;
+  at.rows_offset = matrix_blob_rows_offset(at.scale_count, at.version);
+  const std::size_t weight_bytes = checked_mul_format(at.rows, at.row_stride, fn, "rows * row_stride");
+  std::size_t expected = checked_add_format(at.rows_offset, weight_bytes, fn, "blob size");
+  if (at.version >= 2) expected = checked_add_format(expected, dense243::kTailSlackBytes, fn, "blob size");
+  if (payload_bytes != expected - serialized::kHeaderBytes) {
+    throw_format_error(fn, "payload size ", payload_bytes, " != ", expected - serialized::kHeaderBytes,
+                       " implied by the header");
+  }
+  if (size != expected) {
+    throw_format_error(fn, "blob holds ", size, " bytes, the header says ", expected, size < expected ? " (truncated)" : "");
+  }
+  at.size = expected;
+  if (at.version >= 2) {
+    header.check_checksum();
+  } else if (fnv1a64(blob + serialized::kHeaderBytes, size - serialized::kHeaderBytes) != get_le(blob + 56, 8)) {
+    throw_format_error(fn, "checksum mismatch");
+  }
+  for (std::size_t i = 0; i < at.scale_count; ++i) {
+    const float scale = bits_float(static_cast<std::uint32_t>(get_le(blob + serialized::kHeaderBytes + 4 * i, 4)));
+    if (!is_finite_positive(scale)) throw_format_error(fn, "scale ", i, " = ", scale, " is not a finite positive number");
+  }
+  for (std::size_t i = serialized::kHeaderBytes + 4 * at.scale_count; i < at.rows_offset; ++i) {
+    if (blob[i] != 0) throw_format_error(fn, "alignment padding byte ", i, " is not 0");
+  }
+  for (std::size_t i = at.rows_offset + weight_bytes; i < at.size; ++i) {
+    if (blob[i] != 0) throw_format_error(fn, "tail slack byte ", i, " is not 0");
+  }
+  validate_packed_rows(blob + at.rows_offset, at.rows, at.cols, at.row_stride);
+  return at;
 }
 
 }  // namespace detail
 
-// Header (64 bytes, little-endian), then the scales (float32), then rows * row_stride bytes.
-inline std::vector<std::uint8_t> serialize(const PackedMatrix& packed) {
+// The version-2 blob: the 64-byte header (docs/FORMAT.md), the scales (float32), zero bytes
+// up to a 64-byte boundary, rows * row_stride packed bytes, and kTailSlackBytes zero bytes.
+inline std::vector<std::uint8_t> serialize(const PackedMatrixView& packed) {
   detail::require(!packed.empty(), "serialize", "packed is empty");
-  std::vector<std::uint8_t> payload;
-  payload.reserve(packed.scales().size() * 4 + packed.weight_bytes());
-  for (float s : packed.scales()) detail::put_le(payload, detail::float_bits(s), 4);
-  payload.insert(payload.end(), packed.data(), packed.data() + packed.weight_bytes());
-
-  std::vector<std::uint8_t> blob(serialized::kMagic, serialized::kMagic + 8);
-  detail::put_le(blob, serialized::kVersion, 4);
-  detail::put_le(blob, serialized::kLayoutRowMajorGroups64, 4);
-  detail::put_le(blob, packed.rows(), 8);
-  detail::put_le(blob, packed.cols(), 8);
-  detail::put_le(blob, packed.row_stride(), 8);
-  detail::put_le(blob, static_cast<std::uint32_t>(packed.granularity()), 4);
-  detail::put_le(blob, serialized::kHeaderBytes, 4);
-  detail::put_le(blob, payload.size(), 8);
-  detail::put_le(blob, detail::fnv1a64(payload.data(), payload.size()), 8);
-  blob.insert(blob.end(), payload.begin(), payload.end());
+  const std::size_t rows_offset = detail::matrix_blob_rows_offset(packed.scale_count(), serialized::kVersion);
+  const std::size_t size = rows_offset + packed.weight_bytes() + dense243::kTailSlackBytes;
+  std::vector<std::uint8_t> blob = detail::BlobHeaderWriter(serialized::kMagic, serialized::kVersion)
+                                       .u32(serialized::kLayoutRowMajorGroups64)
+                                       .u64(packed.rows())
+                                       .u64(packed.cols())
+                                       .u64(packed.row_stride())
+                                       .u32(static_cast<std::uint32_t>(packed.granularity()))
+                                       .u32(serialized::kHeaderBytes)
+                                       .u64(size - serialized::kHeaderBytes)
+                                       .finish();
+  blob.reserve(size);
+  for (std::size_t i = 0; i < packed.scale_count(); ++i) detail::put_le(blob, detail::float_bits(packed.scales()[i]), 4);
+  blob.resize(rows_offset, 0);
+  blob.insert(blob.end(), packed.data(), packed.data() + packed.weight_bytes());
+  blob.resize(size, 0);
+  detail::seal_blob(blob);
   return blob;
 }
 
-// Rebuilds a PackedMatrix from untrusted bytes. Throws format_error for a wrong magic,
-// version or layout, inconsistent or overflowing dimensions, a truncated or oversized blob,
-// a checksum mismatch, a scale that is not finite and positive, or an invalid packed byte.
+// Rebuilds a PackedMatrix from untrusted bytes (version 1 or 2). Throws format_error for a
+// wrong magic, version or layout, inconsistent or overflowing dimensions, a truncated or
+// oversized blob, a checksum mismatch, a scale that is not finite and positive, an invalid
+// packed byte or non-zero padding.
 inline PackedMatrix deserialize(const std::uint8_t* blob, std::size_t size) {
-  constexpr const char* fn = "deserialize";
-  if (blob == nullptr && size != 0) detail::throw_invalid_argument(fn, "blob is null");
-  if (size < serialized::kHeaderBytes) {
-    detail::throw_format_error(fn, "blob of ", size, " bytes is shorter than the ", serialized::kHeaderBytes,
-                               "-byte header");
-  }
-  if (std::memcmp(blob, serialized::kMagic, 8) != 0) detail::throw_format_error(fn, "bad magic: not a trit blob");
-  const std::uint64_t version = detail::get_le(blob + 8, 4);
-  if (version != serialized::kVersion) detail::throw_format_error(fn, "unsupported format version ", version);
-  const std::uint64_t layout = detail::get_le(blob + 12, 4);
-  if (layout != serialized::kLayoutRowMajorGroups64) detail::throw_format_error(fn, "unknown layout ", layout);
-  const std::uint64_t rows = detail::get_le(blob + 16, 8);
-  const std::uint64_t cols = detail::get_le(blob + 24, 8);
-  const std::uint64_t row_stride = detail::get_le(blob + 32, 8);
-  const std::uint64_t granularity = detail::get_le(blob + 40, 4);
-  const std::uint64_t header_bytes = detail::get_le(blob + 44, 4);
-  const std::uint64_t payload_bytes = detail::get_le(blob + 48, 8);
-  const std::uint64_t checksum = detail::get_le(blob + 56, 8);
-
-  if (header_bytes != serialized::kHeaderBytes) detail::throw_format_error(fn, "header size ", header_bytes, " != 64");
-  if (rows == 0 || cols == 0 || cols > kMaxCols || rows > (std::uint64_t{1} << 40)) {
-    detail::throw_format_error(fn, "implausible dimensions ", rows, "x", cols);
-  }
-  if (granularity > 1) detail::throw_format_error(fn, "unknown scale granularity ", granularity);
-  const std::size_t row_bytes = dense243::row_layout(cols).bytes;
-  if (row_stride < row_bytes || row_stride - row_bytes > kMaxRowPaddingBytes) {
-    detail::throw_format_error(fn, "row_stride ", row_stride, " is inconsistent with ", row_bytes, " bytes per row");
-  }
-  const std::uint64_t scale_count = granularity == 1 ? rows : 1;
-  if (rows > (std::uint64_t{1} << 62) / row_stride) detail::throw_format_error(fn, "dimensions overflow");
-  const std::uint64_t expected_payload = scale_count * 4 + rows * row_stride;
-  if (payload_bytes != expected_payload) {
-    detail::throw_format_error(fn, "payload size ", payload_bytes, " != ", expected_payload, " implied by the header");
-  }
-  if (size - serialized::kHeaderBytes != payload_bytes) {
-    detail::throw_format_error(fn, "blob holds ", size - serialized::kHeaderBytes, " payload bytes, header says ",
-                               payload_bytes, size - serialized::kHeaderBytes < payload_bytes ? " (truncated)" : "");
-  }
-  const std::uint8_t* payload = blob + serialized::kHeaderBytes;
-  if (detail::fnv1a64(payload, payload_bytes) != checksum) detail::throw_format_error(fn, "checksum mismatch");
-
-  const std::uint8_t* rows_bytes = payload + scale_count * 4;
-  validate_packed_rows(rows_bytes, rows, cols, row_stride);
-  std::vector<float> scales(scale_count);
-  for (std::size_t i = 0; i < scale_count; ++i) {
-    scales[i] = detail::bits_float(static_cast<std::uint32_t>(detail::get_le(payload + 4 * i, 4)));
-    if (!detail::is_finite_positive(scales[i])) {
-      detail::throw_format_error(fn, "scale ", i, " = ", scales[i], " is not a finite positive number");
-    }
-  }
-  PackedMatrix packed(rows, cols, static_cast<ScaleGranularity>(granularity), row_stride);
+  const detail::MatrixBlob at = detail::check_matrix_blob(blob, size, "deserialize");
+  PackedMatrix packed(at.rows, at.cols, at.granularity, at.row_stride);
+  std::vector<float> scales(at.scale_count);
+  std::memcpy(scales.data(), blob + serialized::kHeaderBytes, 4 * at.scale_count);
   packed.set_scales(scales.data(), scales.size());
-  std::memcpy(packed.data(), rows_bytes, rows * row_stride);
+  std::memcpy(packed.data(), blob + at.rows_offset, at.rows * at.row_stride);
   return packed;
 }
 
@@ -148,19 +151,41 @@ inline PackedMatrix deserialize(const std::vector<std::uint8_t>& blob) {
   return deserialize(blob.data(), blob.size());
 }
 
-inline void save(const PackedMatrix& packed, const std::string& path) {
+// Writes the blob atomically: the old file survives any failure. Throws io_error.
+inline void save(const PackedMatrixView& packed, const std::string& path) {
   const std::vector<std::uint8_t> blob = serialize(packed);
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(blob.data()), static_cast<std::streamsize>(blob.size()));
-  out.close();  // flushes: a write that fails only when the buffer is flushed must be reported too
-  if (!out) throw std::runtime_error("trit::save: cannot write " + path);
+  detail::write_file_atomically(path, "save", blob.data(), blob.size());
 }
 
+// Maps the file and checks it before copying anything. Throws io_error or format_error.
 inline PackedMatrix load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("trit::load: cannot open " + path);
-  std::vector<std::uint8_t> blob((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return deserialize(blob);
+  const MappedFile file = MappedFile::open(path);
+  return deserialize(file.data(), file.size());
+}
+
+// A matrix served from a read-only mapping of a saved blob: the view's bytes and scales lie
+// inside the mapping (no copy) for a version-2 blob; a version-1 blob, whose rows are not
+// aligned, is copied once into `copy`. Move-only; the view is valid while this lives.
+struct MappedMatrix {
+  MappedFile file;
+  PackedMatrix copy;  // empty unless the blob was version 1
+  PackedMatrixView view;
+};
+
+// Validates exactly as load() does, then hands out a view. Throws io_error or format_error.
+inline MappedMatrix map_file(const std::string& path) {
+  MappedMatrix mapped;
+  mapped.file = MappedFile::open(path);
+  const std::uint8_t* blob = mapped.file.data();
+  const detail::MatrixBlob at = detail::check_matrix_blob(blob, mapped.file.size(), "map_file");
+  if (at.version < 2 || reinterpret_cast<std::uintptr_t>(blob) % alignof(float) != 0) {
+    mapped.copy = deserialize(blob, mapped.file.size());
+    mapped.view = mapped.copy.view();
+    return mapped;
+  }
+  mapped.view = PackedMatrixView(PackedMatrixView::Trusted{}, blob + at.rows_offset, at.rows, at.cols, at.row_stride,
+                                 at.granularity, reinterpret_cast<const float*>(blob + serialized::kHeaderBytes));
+  return mapped;
 }
 
 TRIT_END_NAMESPACE

@@ -1,6 +1,6 @@
 // trit: what every int4 kernel path shares: the record that describes a path, the gathering
 // of the five activations each Dense243 byte position meets, the small partial-sum tables,
-// and the portable scalar path. Only with TRIT_ENABLE_INT4.
+// and the portable scalar path. Always built (the scalar path is the fallback of every int4 chain).
 //
 // A path runs one token at a time:
 //  1. unpack: packed int4 values to one int8 each (skipped when the caller has int8 values);
@@ -15,7 +15,6 @@
 // rows; step 3 is where the time goes.
 #pragma once
 
-#if defined(TRIT_ENABLE_INT4)
 
 #include <cstddef>
 #include <cstdint>
@@ -61,6 +60,7 @@ struct Int4KernelSet {
   Int4TileKernel tiles;
   Int4TilePairKernel tiles_pair;
   Int4Epilogue epilogue;
+  std::uint32_t extra_needs = 0;  // CpuFeatureBit set beyond the path's own
 };
 
 inline void unpack_int4_row(const std::uint8_t* packed, std::size_t cols, std::int8_t* values) {
@@ -151,6 +151,15 @@ inline constexpr detail::Int4KernelSet kKernels{
 
 }  // namespace scalar_int4
 
+namespace detail {
+struct LutInt4Product;
+template <class Product, Isa path>
+struct KernelsFor;
+template <>
+struct KernelsFor<LutInt4Product, Isa::scalar> {
+  static constexpr const Int4KernelSet* value = &scalar_int4::kKernels;
+};
+}  // namespace detail
+
 TRIT_END_NAMESPACE
 
-#endif  // TRIT_ENABLE_INT4

@@ -48,220 +48,17 @@
 #include "trit/format/packed_matrix.hpp"
 #include "trit/quantize/quantize.hpp"
 #include "trit/format/serialize.hpp"
+#include "trit/kernels/token_quantizers.hpp"
 #include "trit/version.hpp"
 
-#if defined(TRIT_ENABLE_INT4)
 #include "trit/views/int4_activations.hpp"
 #include "trit/driver/gemm_int4.hpp"
 #include "trit/format/lut_weights.hpp"
-#endif
-
-// The vector quantizers use GNU inline asm (an empty statement that pins a rounded value).
-#if defined(__SSE2__) && defined(__GNUC__)
-#include <emmintrin.h>
-#define TRIT_BITLINEAR_SSE2 1
-#else
-#define TRIT_BITLINEAR_SSE2 0
-#endif
-#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__GNUC__)
-#include <arm_neon.h>
-#define TRIT_BITLINEAR_NEON 1
-#else
-#define TRIT_BITLINEAR_NEON 0
-#endif
+#include "trit/format/blob.hpp"
+#include "trit/detail/file_io.hpp"
 
 TRIT_BEGIN_NAMESPACE
-
-// How a layer quantizes its input tokens.
-struct ActivationConfig {
-  ActivationScheme scheme = ActivationScheme::int8_absmax;
-  double topk_ratio = 0.5;  // int8_topk only: the fraction of each token kept, in (0, 1]
-};
-
 namespace detail {
-
-inline void check_activation_config(const ActivationConfig& config, const char* fn) {
-  require(config.scheme == ActivationScheme::int8_absmax || config.scheme == ActivationScheme::int4_absmax ||
-              config.scheme == ActivationScheme::int4_absmean || config.scheme == ActivationScheme::int8_topk,
-          fn, "scheme is not an ActivationScheme value");
-  require(config.topk_ratio > 0.0 && config.topk_ratio <= 1.0, fn, "topk_ratio ", config.topk_ratio,
-          " is outside (0, 1]");
-}
-
-// ---- Token quantizers, bit-identical to quantize.hpp ---------------------------------------
-// clamp(rne(v), lo, hi) == rne(clamp(v, lo, hi)) for integer bounds, and once |v| <= 128,
-// adding and subtracting 1.5 * 2^23 rounds v to an integer in the current rounding mode,
-// exactly as std::nearbyint does, in a form that vectorizes.
-inline constexpr float kRoundingShift = 12582912.0f;  // 1.5 * 2^23
-
-// max|x| over the row, and whether every value is finite (NaN fails the <= test).
-inline float max_abs_checked(const float* x, std::size_t cols, bool& finite) {
-  float amax = 0.0f;
-  std::size_t k = 0;
-  bool all_finite = true;
-#if TRIT_BITLINEAR_SSE2
-  const __m128 sign = _mm_set1_ps(-0.0f);
-  const __m128 largest = _mm_set1_ps(FLT_MAX);
-  __m128 vmax = _mm_setzero_ps();
-  __m128 bad = _mm_setzero_ps();
-  for (; k + 4 <= cols; k += 4) {
-    const __m128 a = _mm_andnot_ps(sign, _mm_loadu_ps(x + k));
-    vmax = _mm_max_ps(vmax, a);
-    bad = _mm_or_ps(bad, _mm_cmpnle_ps(a, largest));
-  }
-  alignas(16) float lanes[4];
-  _mm_store_ps(lanes, vmax);
-  amax = std::max(std::max(lanes[0], lanes[1]), std::max(lanes[2], lanes[3]));
-  all_finite = _mm_movemask_ps(bad) == 0;
-#elif TRIT_BITLINEAR_NEON
-  float32x4_t vmax = vdupq_n_f32(0.0f);
-  uint32x4_t good = vdupq_n_u32(~0u);
-  const float32x4_t largest = vdupq_n_f32(FLT_MAX);
-  for (; k + 4 <= cols; k += 4) {
-    const float32x4_t a = vabsq_f32(vld1q_f32(x + k));
-    vmax = vmaxq_f32(vmax, a);
-    good = vandq_u32(good, vcleq_f32(a, largest));
-  }
-  amax = vmaxvq_f32(vmax);
-  all_finite = vminvq_u32(good) != 0;
-#endif
-  for (; k < cols; ++k) {
-    const float a = std::fabs(x[k]);
-    all_finite = all_finite && a <= FLT_MAX;
-    amax = std::max(amax, a);
-  }
-  finite = all_finite;
-  return amax;
-}
-
-// q[k] = clamp(rne(x[k] * s), lo, hi) for finite x.
-inline void round_scale_clamp(const float* x, std::size_t cols, float s, float lo, float hi, std::int8_t* q) {
-  std::size_t k = 0;
-#if TRIT_BITLINEAR_SSE2
-  const __m128 scale = _mm_set1_ps(s);
-  const __m128 low = _mm_set1_ps(lo);
-  const __m128 high = _mm_set1_ps(hi);
-  const __m128 shift = _mm_set1_ps(kRoundingShift);
-  for (; k + 16 <= cols; k += 16) {
-    __m128i ints[4];
-    for (int part = 0; part < 4; ++part) {
-      const __m128 v = _mm_min_ps(_mm_max_ps(_mm_mul_ps(_mm_loadu_ps(x + k + 4 * part), scale), low), high);
-      // The empty asm keeps the sum rounded to float before the subtraction.
-      __m128 shifted = _mm_add_ps(v, shift);
-      __asm__("" : "+x"(shifted));
-      ints[part] = _mm_cvttps_epi32(_mm_sub_ps(shifted, shift));
-    }
-    const __m128i words = _mm_packs_epi32(ints[0], ints[1]);
-    const __m128i words2 = _mm_packs_epi32(ints[2], ints[3]);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k), _mm_packs_epi16(words, words2));
-  }
-#elif TRIT_BITLINEAR_NEON
-  const float32x4_t scale = vdupq_n_f32(s);
-  const float32x4_t low = vdupq_n_f32(lo);
-  const float32x4_t high = vdupq_n_f32(hi);
-  for (; k + 16 <= cols; k += 16) {
-    int32x4_t ints[4];
-    for (int part = 0; part < 4; ++part) {
-      const float32x4_t v = vminq_f32(vmaxq_f32(vmulq_f32(vld1q_f32(x + k + 4 * part), scale), low), high);
-      ints[part] = vcvtq_s32_f32(vrndiq_f32(v));  // rounds in the current mode, as nearbyint
-    }
-    const int16x8_t words = vcombine_s16(vqmovn_s32(ints[0]), vqmovn_s32(ints[1]));
-    const int16x8_t words2 = vcombine_s16(vqmovn_s32(ints[2]), vqmovn_s32(ints[3]));
-    vst1q_s8(q + k, vcombine_s8(vqmovn_s16(words), vqmovn_s16(words2)));
-  }
-#endif
-  for (; k < cols; ++k) {
-    const float v = std::min(std::max(x[k] * s, lo), hi);
-    q[k] = static_cast<std::int8_t>(std::nearbyint(v));
-  }
-}
-
-// Scratch of the top-K selection.
-struct TopkScratch {
-  std::vector<std::uint32_t> magnitudes;
-  std::vector<std::uint32_t> candidates;
-  std::vector<std::uint32_t> histogram;
-};
-
-// Top-K as quantize_token_int8_topk chooses it (the topk_count(K, ratio) largest |x|, ties at
-// the boundary to the lower index), without sorting: the bits of a non-negative float order
-// like its value, so a histogram of their top 12 bits finds the bucket holding the boundary
-// magnitude, and a selection among that bucket's few members finds the magnitude itself.
-// x must be finite.
-inline float quantize_token_topk(const float* x, std::size_t cols, double ratio, float amax, std::int8_t* q,
-                                 TopkScratch& scratch) {
-  constexpr int kShift = 19;  // 31 magnitude bits -> 4096 buckets
-  const std::size_t kept = topk_count(cols, ratio);
-  const float s = 127.0f / std::max(amax, kMinQuantScale);
-  round_scale_clamp(x, cols, s, -128.0f, 127.0f, q);
-  if (kept == cols) return s;
-
-  std::vector<std::uint32_t>& magnitude = scratch.magnitudes;
-  magnitude.resize(cols);
-  scratch.histogram.assign(std::size_t{1} << (31 - kShift), 0);
-  for (std::size_t k = 0; k < cols; ++k) {
-    std::uint32_t bits;
-    std::memcpy(&bits, x + k, sizeof bits);
-    magnitude[k] = bits & 0x7FFFFFFFu;
-    ++scratch.histogram[magnitude[k] >> kShift];
-  }
-  std::size_t above = 0;  // members of buckets above the boundary bucket
-  std::size_t bucket = scratch.histogram.size() - 1;
-  while (above + scratch.histogram[bucket] < kept) above += scratch.histogram[bucket--];
-  scratch.candidates.clear();
-  for (std::size_t k = 0; k < cols; ++k) {
-    if ((magnitude[k] >> kShift) == bucket) scratch.candidates.push_back(magnitude[k]);
-  }
-  const std::size_t rank = kept - above;  // the boundary is the rank-th largest of the bucket
-  std::nth_element(scratch.candidates.begin(), scratch.candidates.begin() + static_cast<std::ptrdiff_t>(rank - 1),
-                   scratch.candidates.end(), [](std::uint32_t a, std::uint32_t b) { return a > b; });
-  const std::uint32_t boundary = scratch.candidates[rank - 1];
-  std::size_t greater = above;
-  for (std::uint32_t c : scratch.candidates) greater += c > boundary;
-  // Half the entries go either way at random, so the first pass must not branch on them;
-  // entries equal to the boundary are rare, and the second pass drops the surplus ones.
-  for (std::size_t k = 0; k < cols; ++k) {
-    q[k] = static_cast<std::int8_t>(q[k] & -static_cast<int>(magnitude[k] >= boundary));
-  }
-  std::size_t equal_left = kept - greater;  // boundary magnitudes kept, lowest indices first
-  for (std::size_t k = 0; k < cols; ++k) {
-    if (magnitude[k] != boundary) continue;
-    if (equal_left > 0) {
-      --equal_left;
-    } else {
-      q[k] = 0;
-    }
-  }
-  return s;
-}
-
-// One token with a scheme into q; returns the scale. Throws for a non-finite value.
-inline float quantize_token(const ActivationConfig& config, const float* x, std::size_t cols, std::int8_t* q,
-                            TopkScratch& topk, std::size_t token, const char* fn) {
-  bool finite = true;
-  const float amax = max_abs_checked(x, cols, finite);
-  if (!finite) check_finite(x, cols, fn, "x", token);
-  switch (config.scheme) {
-    case ActivationScheme::int8_absmax: {
-      const float s = 127.0f / std::max(amax, kMinQuantScale);
-      round_scale_clamp(x, cols, s, -128.0f, 127.0f, q);
-      return s;
-    }
-    case ActivationScheme::int4_absmax: {
-      const float s = 7.0f / std::max(amax, kMinQuantScale);
-      round_scale_clamp(x, cols, s, -8.0f, 7.0f, q);
-      return s;
-    }
-    case ActivationScheme::int4_absmean: {
-      const float beta = std::max(static_cast<float>(sum_abs(x, cols) / static_cast<double>(cols)), kMinQuantScale);
-      const float s = std::sqrt(7.0f) / beta;
-      round_scale_clamp(x, cols, s, -8.0f, 7.0f, q);
-      return s;
-    }
-    case ActivationScheme::int8_topk: return quantize_token_topk(x, cols, config.topk_ratio, amax, q, topk);
-  }
-  throw_invalid_argument(fn, "scheme is not an ActivationScheme value");
-}
 
 // Per-thread buffers of forward, grown on demand and kept.
 struct LayerScratch {
@@ -278,37 +75,43 @@ inline LayerScratch& layer_scratch() {
 // ---- Serialized form of a layer (docs/LAYERS.md) ---------------------------------------------
 namespace layer_blob {
 inline constexpr char kMagic[8] = {'T', 'R', 'I', 'T', 'B', 'L', 'I', 'N'};
-inline constexpr std::uint32_t kVersion = 1;
-inline constexpr std::size_t kHeaderBytes = 64;
+// Version 2: the checksum covers header and payload and the weights blob starts 64-byte
+// aligned. Version 1 layer blobs still load.
+inline constexpr std::uint32_t kVersion = 2;
+inline constexpr std::size_t kHeaderBytes = kBlobHeaderBytes;
 }  // namespace layer_blob
 
 }  // namespace detail
 
 // A ternary linear layer: M outputs, K inputs, weights in Dense243 with one scale per tensor
 // or per output row, an optional bias, and the activation scheme its inputs are quantized
-// with. Copies are deep; moves are cheap. A default-constructed layer is empty.
+// with. The weights are owned (a PackedMatrix moved in) or borrowed (a PackedMatrixView, e.g.
+// of a mapped model file, which must outlive the layer). An int4 scheme keeps the weights in
+// the int4 kernels' layout (LutWeights) as well, whatever TRIT_ENABLE_INT4 says: the macro
+// only decides whether the SIMD int4 kernels are compiled, never a type's layout. Copies
+// are deep for owned weights and share borrowed ones; moves are cheap. A default-constructed
+// layer is empty.
 class BitLinear {
  public:
   BitLinear() = default;
 
-  // Takes packed weights as they are. bias is empty or holds M values.
+  // Takes packed weights as they are. bias is empty or holds M finite values.
   explicit BitLinear(PackedMatrix weights, std::vector<float> bias = {}, ActivationConfig activations = {})
       : rows_(weights.rows()), cols_(weights.cols()), bias_(std::move(bias)), config_(activations) {
-    constexpr const char* fn = "BitLinear";
-    detail::require(!weights.empty(), fn, "weights are empty");
-    detail::check_activation_config(config_, fn);
-    detail::require(bias_.empty() || bias_.size() == rows_, fn, "bias has ", bias_.size(), " values, expected 0 or ",
-                    rows_);
-    for (std::size_t m = 0; m < bias_.size(); ++m) {
-      detail::require(std::isfinite(bias_[m]), fn, "bias[", m, "] = ", bias_[m], " is not finite");
-    }
-#if defined(TRIT_ENABLE_INT4)
+    check_layer("BitLinear", !weights.empty());
+    owned_ = std::move(weights);
     if (detail::is_int4_scheme(config_.scheme)) {
-      lut_ = LutWeights(weights);
-      return;
+      lut_ = LutWeights(owned_.view());
+      owned_ = PackedMatrix();  // the int4 kernels read lut_ only; packed_weights() rebuilds
     }
-#endif
-    packed_ = std::move(weights);
+  }
+
+  // Borrows weights that live elsewhere (a mapped model file): nothing is copied for the int8
+  // schemes. The bytes and scales must outlive the layer and every copy of it.
+  explicit BitLinear(const PackedMatrixView& weights, std::vector<float> bias = {}, ActivationConfig activations = {})
+      : rows_(weights.rows()), cols_(weights.cols()), borrowed_(weights), bias_(std::move(bias)), config_(activations) {
+    check_layer("BitLinear", !weights.empty());
+    if (detail::is_int4_scheme(config_.scheme)) lut_ = LutWeights(weights);
   }
 
   // Quantizes float weights w (M x K) with BitNet's absmean, one scale per tensor (BitNet's
@@ -333,46 +136,40 @@ class BitLinear {
   ActivationScheme scheme() const { return config_.scheme; }
   bool has_bias() const { return !bias_.empty(); }
   const std::vector<float>& bias() const { return bias_; }
+  // Whether the weights are borrowed (a view of memory the layer does not own).
+  bool borrows_weights() const { return !borrowed_.empty(); }
 
-  // True when forward runs the int4 lookup-table kernels (an int4 scheme with
-  // TRIT_ENABLE_INT4); false when it runs the int8 kernels.
-  bool uses_int4_kernels() const {
-#if defined(TRIT_ENABLE_INT4)
-    return !lut_.empty();
-#else
-    return false;
-#endif
-  }
+  // True when forward runs the int4 lookup-table kernels (an int4 scheme).
+  bool uses_int4_kernels() const { return !lut_.empty(); }
 
-  ScaleGranularity granularity() const {
-#if defined(TRIT_ENABLE_INT4)
-    if (!lut_.empty()) return lut_.granularity();
-#endif
-    return packed_.granularity();
-  }
-  const std::vector<float>& weight_scales() const {
-#if defined(TRIT_ENABLE_INT4)
+  ScaleGranularity granularity() const { return lut_.empty() ? weights().granularity() : lut_.granularity(); }
+  std::vector<float> weight_scales() const {
     if (!lut_.empty()) return lut_.scales();
-#endif
-    return packed_.scales();
+    const PackedMatrixView w = weights();
+    return std::vector<float>(w.scales(), w.scales() + w.scale_count());
   }
 
-  // The weights as a PackedMatrix: a copy (rebuilt from the int4 kernels' layout when
-  // uses_int4_kernels()).
+  // The Dense243 weights the int8 kernels read (empty for an int4 layer that owns its
+  // weights: those live in the int4 layout only).
+  PackedMatrixView weights() const { return borrowed_.empty() ? owned_.view() : borrowed_; }
+
+  // The weights as a PackedMatrix: a copy (rebuilt from the int4 kernels' layout when the
+  // Dense243 bytes were not kept).
   PackedMatrix packed_weights() const {
-#if defined(TRIT_ENABLE_INT4)
-    if (!lut_.empty()) return lut_.to_packed();
-#endif
-    return packed_;
+    const PackedMatrixView w = weights();
+    if (w.empty()) return lut_.to_packed();
+    PackedMatrix copy(w.rows(), w.cols(), w.granularity(), w.row_stride());
+    copy.set_scales(w.scales(), w.scale_count());
+    std::memcpy(copy.data(), w.data(), w.weight_bytes());
+    return copy;
   }
 
-  // Bytes the layer keeps: packed weights (with row padding), scales and bias.
+  // Bytes the layer owns: packed weights (with row padding), scales and bias; borrowed
+  // weights count nothing.
   std::size_t memory_bytes() const {
-    std::size_t weights = packed_.weight_bytes();
-#if defined(TRIT_ENABLE_INT4)
-    if (!lut_.empty()) weights = lut_.weight_bytes();
-#endif
-    return weights + weight_scales().size() * sizeof(float) + bias_.size() * sizeof(float);
+    std::size_t bytes = bias_.size() * sizeof(float) + owned_.weight_bytes() + owned_.scales().size() * sizeof(float);
+    if (!lut_.empty()) bytes += lut_.weight_bytes() + lut_.scales().size() * sizeof(float);
+    return bytes;
   }
 
   // The quantized activations forward computes for x (N x K), for inspection or for driving
@@ -388,21 +185,21 @@ class BitLinear {
     return q;
   }
 
-  // Y (N x M) = layer(X (N x K)), N >= 0, both with any row stride. options.isa picks a
-  // kernel path (Isa::automatic: the best; with an int4 scheme and TRIT_ENABLE_INT4, the int4
-  // path that serves it); options.threads splits the M outputs (results do not depend on it).
-  // Throws std::invalid_argument for wrong shapes, null data or a non-finite input, and
+  // Y (N x M) = layer(X (N x K)), both with any row stride. options.isa picks a kernel path
+  // (Isa::automatic: the best; an int4 layer runs the int4 kernels down that path's fallback
+  // chain); options.threads splits the M outputs (results do not depend on it). Throws
+  // std::invalid_argument for wrong shapes, no tokens, null data or a non-finite input, and
   // unsupported_isa_error for a path this CPU lacks.
   void forward(MatrixRef<const float> x, MatrixRef<float> y, const GemmOptions& options = {}) const {
     constexpr const char* fn = "BitLinear::forward";
     check_input(x, fn);
+    detail::require(x.rows > 0, fn, "x has no tokens");
     detail::check_shape(y, x.rows, rows_, fn, "y");
-    if (x.rows == 0) return;
 
     detail::LayerScratch& scratch = detail::layer_scratch();
-    const std::size_t stride = (cols_ + QuantizedActivations::kRowAlignment - 1) / QuantizedActivations::kRowAlignment *
-                               QuantizedActivations::kRowAlignment;
-    if (scratch.values.size() < x.rows * stride) scratch.values = detail::AlignedBuffer<std::int8_t>(x.rows * stride);
+    const std::size_t stride = detail::align_up(cols_, QuantizedActivations::kRowAlignment);
+    const std::size_t bytes = detail::checked_mul(x.rows, stride, fn, "activation scratch");
+    if (scratch.values.size() < bytes) scratch.values = detail::AlignedBuffer<std::int8_t>(bytes);
     scratch.scales.resize(x.rows);
     for (std::size_t n = 0; n < x.rows; ++n) {
       std::int8_t* q = scratch.values.data() + n * stride;
@@ -411,18 +208,21 @@ class BitLinear {
       std::memset(q + cols_, 0, stride - cols_);
     }
     const float* bias = bias_.empty() ? nullptr : bias_.data();
-#if defined(TRIT_ENABLE_INT4)
     if (!lut_.empty()) {
-      detail::Int4Output out;
-      out.y = y;
-      out.bias = bias;
-      detail::run_int4_parallel(lut_, x.rows, detail::Int8StoredValues{scratch.values.data(), stride},
-                                scratch.scales.data(), out, detail::select_int4_kernels(options.isa), options.threads);
+      using P = detail::LutInt4Product;
+      detail::LutInt4Problem problem;
+      problem.w = &lut_;
+      problem.tokens = x.rows;
+      problem.values = scratch.values.data();
+      problem.values_stride = stride;
+      problem.scales = scratch.scales.data();
+      problem.y = y;
+      problem.bias = bias;
+      detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
       return;
     }
-#endif
     const ActivationsView q{scratch.values.data(), x.rows, cols_, stride, scratch.scales.data()};
-    gemm(packed_, q, y, bias, options);
+    gemm(weights(), q, y, bias, options);
   }
 
   // The same on tightly packed vectors: x holds N * K floats; returns N * M floats.
@@ -437,76 +237,80 @@ class BitLinear {
   }
 
   // ---- Serialized form (docs/LAYERS.md) ------------------------------------------------------
-  // A 64-byte header, the bias (float32), then the weights in their own serialized form
-  // (docs/FORMAT.md, section 5).
+  // A 64-byte header, the bias (float32), zero bytes up to a 64-byte boundary, then the
+  // weights in their own serialized form (docs/FORMAT.md, section 5).
   std::vector<std::uint8_t> serialize() const {
     detail::require(!empty(), "BitLinear::serialize", "the layer is empty");
-    const std::vector<std::uint8_t> weights = trit::serialize(packed_weights());
-    std::vector<std::uint8_t> payload;
-    payload.reserve(bias_.size() * 4 + weights.size());
-    for (float b : bias_) detail::put_le(payload, detail::float_bits(b), 4);
-    payload.insert(payload.end(), weights.begin(), weights.end());
-
+    const PackedMatrix rebuilt = weights().empty() ? lut_.to_packed() : PackedMatrix();
+    const std::vector<std::uint8_t> matrix = trit::serialize(rebuilt.empty() ? weights() : rebuilt.view());
     std::uint64_t ratio_bits;
     std::memcpy(&ratio_bits, &config_.topk_ratio, sizeof ratio_bits);
-    std::vector<std::uint8_t> blob(detail::layer_blob::kMagic, detail::layer_blob::kMagic + 8);
-    detail::put_le(blob, detail::layer_blob::kVersion, 4);
-    detail::put_le(blob, static_cast<std::uint32_t>(config_.scheme), 4);
-    detail::put_le(blob, ratio_bits, 8);
-    detail::put_le(blob, bias_.size(), 8);
-    detail::put_le(blob, weights.size(), 8);
-    detail::put_le(blob, detail::fnv1a64(payload.data(), payload.size()), 8);
-    detail::put_le(blob, detail::layer_blob::kHeaderBytes, 4);
-    blob.resize(detail::layer_blob::kHeaderBytes, 0);
-    blob.insert(blob.end(), payload.begin(), payload.end());
+    std::vector<std::uint8_t> blob = detail::BlobHeaderWriter(detail::layer_blob::kMagic, detail::layer_blob::kVersion)
+                                         .u32(static_cast<std::uint32_t>(config_.scheme))
+                                         .u64(ratio_bits)
+                                         .u64(bias_.size())
+                                         .u64(matrix.size())
+                                         .u32(detail::layer_blob::kHeaderBytes)
+                                         .finish();
+    for (float b : bias_) detail::put_le(blob, detail::float_bits(b), 4);
+    blob.resize(detail::align_up(blob.size(), dense243::kAlignment), 0);
+    blob.insert(blob.end(), matrix.begin(), matrix.end());
+    detail::seal_blob(blob);
     return blob;
   }
 
-  // Rebuilds a layer from untrusted bytes. Throws format_error for a wrong magic or version,
-  // an unknown scheme, a top-K ratio outside (0, 1], a bias count that is neither 0 nor M, a
-  // non-finite bias, sizes that disagree with the blob, a checksum mismatch, or weights that
-  // trit::deserialize rejects.
+  // Rebuilds a layer from untrusted bytes (version 1 or 2). Throws format_error for a wrong
+  // magic or version, an unknown scheme, a top-K ratio outside (0, 1], a bias count that is
+  // neither 0 nor M, a non-finite bias, sizes that disagree with the blob, a checksum
+  // mismatch, or weights that trit::deserialize rejects.
   static BitLinear deserialize(const std::uint8_t* blob, std::size_t size) {
     constexpr const char* fn = "BitLinear::deserialize";
-    if (blob == nullptr && size != 0) detail::throw_invalid_argument(fn, "blob is null");
-    if (size < detail::layer_blob::kHeaderBytes) {
-      detail::throw_format_error(fn, "blob of ", size, " bytes is shorter than the 64-byte header");
-    }
-    if (std::memcmp(blob, detail::layer_blob::kMagic, 8) != 0) detail::throw_format_error(fn, "bad magic: not a layer blob");
-    const std::uint64_t version = detail::get_le(blob + 8, 4);
-    if (version != detail::layer_blob::kVersion) detail::throw_format_error(fn, "unsupported layer version ", version);
-    const std::uint64_t scheme = detail::get_le(blob + 12, 4);
+    detail::BlobHeaderReader header(blob, size, detail::layer_blob::kMagic, detail::layer_blob::kVersion, fn,
+                                    "layer blob");
+    const bool v1 = header.version() == 1;
+    const std::uint64_t scheme = header.u32();
     if (scheme > static_cast<std::uint32_t>(ActivationScheme::int8_topk)) {
       detail::throw_format_error(fn, "unknown activation scheme ", scheme);
     }
-    const std::uint64_t ratio_bits = detail::get_le(blob + 16, 8);
+    const std::uint64_t ratio_bits = header.u64();
     double ratio;
     std::memcpy(&ratio, &ratio_bits, sizeof ratio);
     if (!(ratio > 0.0 && ratio <= 1.0)) detail::throw_format_error(fn, "top-K ratio ", ratio, " is outside (0, 1]");
-    const std::uint64_t bias_count = detail::get_le(blob + 24, 8);
-    const std::uint64_t weight_bytes = detail::get_le(blob + 32, 8);
-    const std::uint64_t checksum = detail::get_le(blob + 40, 8);
-    const std::uint64_t header_bytes = detail::get_le(blob + 48, 4);
+    const std::uint64_t bias_count = header.u64();
+    const std::uint64_t weight_bytes = header.u64();
+    const std::uint64_t v1_checksum = v1 ? header.u64() : 0;
+    const std::uint64_t header_bytes = header.u32();
     if (header_bytes != detail::layer_blob::kHeaderBytes) {
       detail::throw_format_error(fn, "header size ", header_bytes, " != 64");
     }
-    for (std::size_t i = 52; i < detail::layer_blob::kHeaderBytes; ++i) {
-      if (blob[i] != 0) detail::throw_format_error(fn, "reserved header byte ", i, " is not 0");
+    header.reserved_until(v1 ? detail::layer_blob::kHeaderBytes : detail::kBlobChecksumOffset);
+    const std::size_t available = size - detail::layer_blob::kHeaderBytes;
+    if (bias_count > available / 4) {
+      detail::throw_format_error(fn, "blob holds ", available, " payload bytes, the header says ", bias_count,
+                                 " bias values");
     }
-    const std::uint64_t available = size - detail::layer_blob::kHeaderBytes;
-    if (bias_count > available / 4 || weight_bytes != available - bias_count * 4) {
+    const std::size_t bias_end = detail::layer_blob::kHeaderBytes + 4 * bias_count;
+    const std::size_t weights_offset = v1 ? bias_end : detail::align_up(bias_end, dense243::kAlignment);
+    if (weights_offset > size || weight_bytes != size - weights_offset) {
       detail::throw_format_error(fn, "blob holds ", available, " payload bytes, the header says ", bias_count,
                                  " bias values and ", weight_bytes, " weight bytes");
     }
-    const std::uint8_t* payload = blob + detail::layer_blob::kHeaderBytes;
-    if (detail::fnv1a64(payload, available) != checksum) detail::throw_format_error(fn, "checksum mismatch");
-
+    if (v1) {
+      if (detail::fnv1a64(blob + detail::layer_blob::kHeaderBytes, available) != v1_checksum) {
+        detail::throw_format_error(fn, "checksum mismatch");
+      }
+    } else {
+      header.check_checksum();
+      for (std::size_t i = bias_end; i < weights_offset; ++i) {
+        if (blob[i] != 0) detail::throw_format_error(fn, "alignment padding byte ", i, " is not 0");
+      }
+    }
     std::vector<float> bias(bias_count);
     for (std::size_t m = 0; m < bias_count; ++m) {
-      bias[m] = detail::bits_float(static_cast<std::uint32_t>(detail::get_le(payload + 4 * m, 4)));
+      bias[m] = detail::bits_float(static_cast<std::uint32_t>(detail::get_le(blob + detail::layer_blob::kHeaderBytes + 4 * m, 4)));
       if (!std::isfinite(bias[m])) detail::throw_format_error(fn, "bias[", m, "] = ", bias[m], " is not finite");
     }
-    PackedMatrix weights = trit::deserialize(payload + 4 * bias_count, weight_bytes);
+    PackedMatrix weights = trit::deserialize(blob + weights_offset, weight_bytes);
     if (bias_count != 0 && bias_count != weights.rows()) {
       detail::throw_format_error(fn, "bias has ", bias_count, " values for ", weights.rows(), " outputs");
     }
@@ -518,23 +322,31 @@ class BitLinear {
 
   static BitLinear deserialize(const std::vector<std::uint8_t>& blob) { return deserialize(blob.data(), blob.size()); }
 
+  // Writes the blob atomically: the old file survives any failure. Throws io_error.
   void save(const std::string& path) const {
     const std::vector<std::uint8_t> blob = serialize();
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(blob.data()), static_cast<std::streamsize>(blob.size()));
-    if (!out) throw std::runtime_error("trit::BitLinear::save: cannot write " + path);
+    detail::write_file_atomically(path, "BitLinear::save", blob.data(), blob.size());
   }
 
+  // Throws io_error or format_error; checks the header against the file before reading on.
   static BitLinear load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("trit::BitLinear::load: cannot open " + path);
-    const std::vector<std::uint8_t> blob((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return deserialize(blob);
+    const MappedFile file = MappedFile::open(path);
+    return deserialize(file.data(), file.size());
   }
 
  private:
   static std::vector<float> bias_vector(const float* bias, std::size_t rows) {
     return bias == nullptr ? std::vector<float>{} : std::vector<float>(bias, bias + rows);
+  }
+
+  void check_layer(const char* fn, bool has_weights) const {
+    detail::require(has_weights, fn, "weights are empty");
+    detail::check_activation_config(config_, fn);
+    detail::require(bias_.empty() || bias_.size() == rows_, fn, "bias has ", bias_.size(), " values, expected 0 or ",
+                    rows_);
+    for (std::size_t m = 0; m < bias_.size(); ++m) {
+      detail::require(std::isfinite(bias_[m]), fn, "bias[", m, "] = ", bias_[m], " is not finite");
+    }
   }
 
   void check_input(MatrixRef<const float> x, const char* fn) const {
@@ -545,10 +357,9 @@ class BitLinear {
 
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
-  PackedMatrix packed_;
-#if defined(TRIT_ENABLE_INT4)
+  PackedMatrix owned_;
+  PackedMatrixView borrowed_;
   LutWeights lut_;
-#endif
   std::vector<float> bias_;
   ActivationConfig config_;
 };
@@ -586,5 +397,3 @@ inline void bitlinear_forward(const BitLinear& layer, MatrixRef<const float> x, 
 
 TRIT_END_NAMESPACE
 
-#undef TRIT_BITLINEAR_SSE2
-#undef TRIT_BITLINEAR_NEON

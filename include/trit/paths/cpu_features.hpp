@@ -11,7 +11,9 @@
 #include <xsimd/config/xsimd_cpuid.hpp>
 
 #include "trit/detail/target.hpp"
+#include "trit/error.hpp"
 #include "trit/paths/isa.hpp"
+#include "trit/paths/path_table.hpp"
 #include "trit/version.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -134,42 +136,81 @@ inline const CpuFeatures& cpu_features() {
   return features;
 }
 
-// Whether this build has kernels for the path and this CPU can run them.
-inline bool isa_supported(Isa isa) {
-  const CpuFeatures& f = cpu_features();
-  switch (isa) {
-    case Isa::automatic:
-    case Isa::scalar: return true;
-    case Isa::avx2: return TRIT_HAS_X86_KERNELS && f.avx2;
-    case Isa::avxvnni: return TRIT_HAS_X86_KERNELS && f.avxvnni;
-    case Isa::avx512bw: return TRIT_HAS_X86_KERNELS && f.avx512bw;
-    case Isa::avx512vnni: return TRIT_HAS_X86_KERNELS && f.avx512vnni;
-    case Isa::neon: return TRIT_HAS_NEON_KERNELS && f.neon;
-    case Isa::neon_dotprod: return TRIT_HAS_NEON_KERNELS && f.dotprod;
+namespace detail {
+
+// The CpuFeatureBit set of what this CPU has.
+inline std::uint32_t feature_bits(const CpuFeatures& f) {
+  return (f.avx2 ? kFeatureAvx2 : 0u) | (f.avxvnni ? kFeatureAvxVnni : 0u) | (f.avx512bw ? kFeatureAvx512Bw : 0u) |
+         (f.avx512vnni ? kFeatureAvx512Vnni : 0u) | (f.avx512vbmi ? kFeatureAvx512Vbmi : 0u) |
+         (f.neon ? kFeatureNeon : 0u) | (f.dotprod ? kFeatureDotprod : 0u);
+}
+
+inline std::uint32_t cpu_feature_bits() {
+  static const std::uint32_t bits = feature_bits(cpu_features());
+  return bits;
+}
+
+// Whether this build compiled the kernels of paths for the architecture.
+constexpr bool arch_compiled(PathArch arch) {
+  switch (arch) {
+    case PathArch::portable: return true;
+    case PathArch::x86_64: return TRIT_HAS_X86_KERNELS;
+    case PathArch::aarch64: return TRIT_HAS_NEON_KERNELS;
   }
   return false;
 }
 
-// Why isa_supported(isa) is false, in words for an error message or a skipped test.
-inline std::string isa_unsupported_reason(Isa isa) {
-  const bool x86_path = isa == Isa::avx2 || isa == Isa::avxvnni || isa == Isa::avx512bw || isa == Isa::avx512vnni;
-  if (x86_path && !TRIT_ARCH_X86_64) return "an x86-64 path, and this is not an x86-64 build";
-  if ((isa == Isa::neon || isa == Isa::neon_dotprod) && !TRIT_ARCH_AARCH64) {
-    return "an AArch64 path, and this is not an AArch64 build";
-  }
-  if ((x86_path && !TRIT_HAS_X86_KERNELS) || (!x86_path && isa != Isa::scalar && !TRIT_HAS_NEON_KERNELS)) {
-    return std::string("this build has no ") + isa_name(isa) + " kernels (the compiler lacks target regions)";
-  }
-  return std::string("this CPU (or its OS) lacks the instructions for ") + isa_name(isa);
+constexpr const char* arch_name(PathArch arch) {
+  return arch == PathArch::x86_64 ? "x86-64" : arch == PathArch::aarch64 ? "AArch64" : "portable";
 }
 
-// Preference order: VNNI beats plain byte multiplies, and wider beats narrower at equal
-// instructions. Not a single version number: AVX-VNNI without AVX-512 exists.
-inline constexpr Isa kIsaPreference[] = {Isa::avx512vnni, Isa::avxvnni,      Isa::avx512bw,
-                                         Isa::avx2,       Isa::neon_dotprod, Isa::neon};
+constexpr bool arch_is_build_arch(PathArch arch) {
+  return arch == PathArch::portable || (arch == PathArch::x86_64 && TRIT_ARCH_X86_64) ||
+         (arch == PathArch::aarch64 && TRIT_ARCH_AARCH64);
+}
 
-// The best path this CPU supports, unless the TRIT_ISA environment variable names one
-// (read once; an unknown name or a path the CPU lacks throws on first use).
+}  // namespace detail
+
+// Whether this build has kernels for the path and this CPU can run them. Isa::automatic is
+// always supported (it resolves to a supported path).
+inline bool isa_supported(Isa isa) {
+  if (isa == Isa::automatic) return true;
+  const KernelPath* path = find_path(isa);
+  return path != nullptr && detail::arch_compiled(path->arch) &&
+         (detail::cpu_feature_bits() & path->needs) == path->needs;
+}
+
+// Why isa_supported(isa) is false, in words for an error message or a skipped test.
+inline std::string isa_unsupported_reason(Isa isa) {
+  const KernelPath* path = find_path(isa);
+  if (isa != Isa::automatic && path == nullptr) {
+    return detail::concat("Isa(", static_cast<std::uint32_t>(isa), ") is not a kernel path");
+  }
+  if (path == nullptr || isa_supported(isa)) return "it is supported";
+  if (!detail::arch_is_build_arch(path->arch)) {
+    return detail::concat("an ", detail::arch_name(path->arch), " path, and this is not an ",
+                          detail::arch_name(path->arch), " build");
+  }
+  if (!detail::arch_compiled(path->arch)) {
+    return detail::concat("this build has no ", path->name, " kernels (the compiler lacks target regions)");
+  }
+  return detail::concat("this CPU (or its OS) lacks the instructions for ", path->name);
+}
+
+// Inverse of isa_name; throws std::invalid_argument listing the valid names.
+inline Isa parse_isa(const std::string& name) {
+  if (name == "auto") return Isa::automatic;
+  std::string names = "auto";
+  for (const KernelPath& path : kKernelPaths) {
+    if (name == path.name) return path.isa;
+    names += detail::concat(", ", path.name);
+  }
+  detail::throw_invalid_argument("parse_isa", "unknown kernel path '", name, "' (expected one of ", names, ")");
+}
+
+// The best path this CPU supports (the first supported row of the table), unless the
+// TRIT_ISA environment variable names one (read once; an unknown name or a path the CPU
+// lacks throws unsupported_isa_error on first use).
 inline Isa best_isa() {
   static const Isa chosen = [] {
     if (const char* forced = std::getenv("TRIT_ISA")) {
@@ -189,8 +230,8 @@ inline Isa best_isa() {
         }
       }
     }
-    for (Isa isa : kIsaPreference) {
-      if (isa_supported(isa)) return isa;
+    for (const KernelPath& path : kKernelPaths) {
+      if (isa_supported(path.isa)) return path.isa;
     }
     return Isa::scalar;
   }();

@@ -177,4 +177,22 @@ inline float quantize_token_int8_topk(const float* x, std::size_t cols, double r
   return s;
 }
 
+// How a layer quantizes its input tokens.
+struct ActivationConfig {
+  ActivationScheme scheme = ActivationScheme::int8_absmax;
+  double topk_ratio = 0.5;  // int8_topk only: the fraction of each token kept, in (0, 1]
+};
+
+namespace detail {
+
+inline void check_activation_config(const ActivationConfig& config, const char* fn) {
+  require(config.scheme == ActivationScheme::int8_absmax || config.scheme == ActivationScheme::int4_absmax ||
+              config.scheme == ActivationScheme::int4_absmean || config.scheme == ActivationScheme::int8_topk,
+          fn, "scheme is not an ActivationScheme value");
+  require(config.topk_ratio > 0.0 && config.topk_ratio <= 1.0, fn, "topk_ratio ", config.topk_ratio,
+          " is outside (0, 1]");
+}
+
+}  // namespace detail
+
 TRIT_END_NAMESPACE

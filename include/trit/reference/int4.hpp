@@ -1,9 +1,8 @@
 // trit: the scalar reference for ternary weights x packed int4 activations: plain loops over
-// decoded trits and unpacked nibbles. Every int4 kernel path is tested against it. Only with
-// TRIT_ENABLE_INT4; without it this header declares nothing.
+// decoded trits and unpacked nibbles. Every int4 kernel path is tested against it.
+// Always built: TRIT_ENABLE_INT4 only decides whether the SIMD int4 kernels are compiled.
 #pragma once
 
-#if defined(TRIT_ENABLE_INT4)
 
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +18,7 @@ TRIT_BEGIN_NAMESPACE
 namespace ref {
 
 // sum_k W[m][k] * x[k] over the K columns of row m, x a packed int4 row.
-inline std::int32_t dot_row_int4(const PackedMatrix& w, std::size_t m, const std::uint8_t* x) {
+inline std::int32_t dot_row_int4(const PackedMatrixView& w, std::size_t m, const std::uint8_t* x) {
   std::int32_t acc = 0;
   const std::uint8_t* row = w.row(m);
   for (std::size_t k = 0; k < w.cols(); ++k) {
@@ -30,7 +29,7 @@ inline std::int32_t dot_row_int4(const PackedMatrix& w, std::size_t m, const std
 }
 
 // acc[n][m] = sum_k W[m][k] * x[n][k] for output rows [m0, m1) of every token.
-inline void gemm_int4_int32_rows(const PackedMatrix& w, const Int4ActivationsView& x, MatrixRef<std::int32_t> acc,
+inline void gemm_int4_int32_rows(const PackedMatrixView& w, const Int4ActivationsView& x, MatrixRef<std::int32_t> acc,
                                  std::size_t m0, std::size_t m1) {
   for (std::size_t n = 0; n < x.tokens; ++n) {
     for (std::size_t m = m0; m < m1; ++m) acc(n, m) = dot_row_int4(w, m, x.row(n));
@@ -38,7 +37,7 @@ inline void gemm_int4_int32_rows(const PackedMatrix& w, const Int4ActivationsVie
 }
 
 // y[n][m] = ((float)acc[n][m] / x.scales[n]) * w.scale(m) (+ bias[m]) for rows [m0, m1).
-inline void gemm_int4_rows(const PackedMatrix& w, const Int4ActivationsView& x, MatrixRef<float> y, const float* bias,
+inline void gemm_int4_rows(const PackedMatrixView& w, const Int4ActivationsView& x, MatrixRef<float> y, const float* bias,
                            std::size_t m0, std::size_t m1) {
   for (std::size_t n = 0; n < x.tokens; ++n) {
     for (std::size_t m = m0; m < m1; ++m) {
@@ -50,4 +49,3 @@ inline void gemm_int4_rows(const PackedMatrix& w, const Int4ActivationsView& x, 
 }  // namespace ref
 TRIT_END_NAMESPACE
 
-#endif  // TRIT_ENABLE_INT4

@@ -16,7 +16,7 @@ TRIT_BEGIN_NAMESPACE
 namespace ref {
 
 // sum_k W[m][k] * x[k] over the K columns of row m, in int32 (exact for K <= kMaxCols).
-inline std::int32_t dot_row(const PackedMatrix& w, std::size_t m, const std::int8_t* x) {
+inline std::int32_t dot_row(const PackedMatrixView& w, std::size_t m, const std::int8_t* x) {
   std::int32_t acc = 0;
   const std::uint8_t* row = w.row(m);
   for (std::size_t k = 0; k < w.cols(); ++k) {
@@ -27,7 +27,7 @@ inline std::int32_t dot_row(const PackedMatrix& w, std::size_t m, const std::int
 }
 
 // acc[n][m] = sum_k W[m][k] * x[n][k] for output rows [m0, m1) of every token.
-inline void gemm_int32_rows(const PackedMatrix& w, const ActivationsView& x, MatrixRef<std::int32_t> acc,
+inline void gemm_int32_rows(const PackedMatrixView& w, const ActivationsView& x, MatrixRef<std::int32_t> acc,
                             std::size_t m0, std::size_t m1) {
   for (std::size_t n = 0; n < x.tokens; ++n) {
     for (std::size_t m = m0; m < m1; ++m) acc(n, m) = dot_row(w, m, x.row(n));
@@ -35,7 +35,7 @@ inline void gemm_int32_rows(const PackedMatrix& w, const ActivationsView& x, Mat
 }
 
 // y[n][m] = ((float)acc[n][m] / x.scales[n]) * w.scale(m) (+ bias[m]) for rows [m0, m1).
-inline void gemm_rows(const PackedMatrix& w, const ActivationsView& x, MatrixRef<float> y, const float* bias,
+inline void gemm_rows(const PackedMatrixView& w, const ActivationsView& x, MatrixRef<float> y, const float* bias,
                       std::size_t m0, std::size_t m1) {
   for (std::size_t n = 0; n < x.tokens; ++n) {
     for (std::size_t m = m0; m < m1; ++m) {

@@ -1,12 +1,11 @@
 // trit: packed int4 activations (two values per byte) and the quantizers that produce them.
-// Only with TRIT_ENABLE_INT4; without it this header declares nothing.
+//
 //
 // Nibble order: value k of a token lives in byte k / 2 of the token's row, in the low nibble
 // when k is even and in the high nibble when k is odd, as a 4-bit two's-complement number
 // (-8 = 0x8, -1 = 0xF, 7 = 0x7). Nibbles past the last value of a row are 0.
 #pragma once
 
-#if defined(TRIT_ENABLE_INT4)
 
 #include <cstddef>
 #include <cstdint>
@@ -179,4 +178,3 @@ inline PackedInt4Activations pack_int4(const QuantizedActivations& q) {
 
 TRIT_END_NAMESPACE
 
-#endif  // TRIT_ENABLE_INT4

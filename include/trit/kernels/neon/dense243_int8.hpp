@@ -28,6 +28,7 @@
 #include <cstdint>
 
 #include "trit/paths/cpu_features.hpp"
+#include "trit/driver/path_kernels.hpp"
 #include "trit/driver/problem.hpp"
 
 #if TRIT_HAS_NEON_KERNELS
@@ -89,7 +90,7 @@ inline void store_result(const detail::GemmProblem& problem, std::size_t n, std:
   if (problem.acc.data != nullptr) {
     problem.acc(n, m) = acc;
   } else {
-    problem.y(n, m) = detail::epilogue(acc, problem.x.scales[n], problem.w->scale(m), problem.bias, m);
+    problem.y(n, m) = detail::epilogue(acc, problem.x.scales[n], problem.w.scale(m), problem.bias, m);
   }
 }
 
@@ -129,7 +130,7 @@ inline void decode_panel(const std::uint8_t* const* rows, std::size_t row_count,
 // One token at a time, kRowTile rows per microkernel call (then single rows).
 template <class Microkernels>
 inline void gemv_rows_with(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1) {
-  const PackedMatrix& w = *problem.w;
+  const PackedMatrixView& w = problem.w;
   const dense243::RowLayout& layout = w.layout();
   alignas(16) std::int8_t staged_tail[dense243::kGroupTrits];
   for (std::size_t n = 0; n < problem.x.tokens; ++n) {
@@ -157,7 +158,7 @@ template <class Microkernels>
 inline void gemm_rows_with(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1) {
   constexpr std::size_t kPanelGroups = Microkernels::kPanelGroups;
   constexpr std::size_t kPanelRowPitch = kPanelGroups * dense243::kGroupTrits;
-  const PackedMatrix& w = *problem.w;
+  const PackedMatrixView& w = problem.w;
   const dense243::RowLayout& layout = w.layout();
   const std::size_t groups = group_count(layout);
   alignas(16) std::int8_t staged_tails[kTokenChunk * dense243::kGroupTrits];
@@ -303,15 +304,16 @@ struct Microkernels {
   }
 };
 
-inline void gemv_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1) {
+inline void gemv_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1, std::uint8_t*) noexcept {
   gemv_rows_with<Microkernels>(problem, m0, m1);
 }
 
-inline void gemm_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1) {
+inline void gemm_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1, std::uint8_t*) noexcept {
   gemm_rows_with<Microkernels>(problem, m0, m1);
 }
 
-inline constexpr detail::KernelSet kKernels{Isa::neon, gemv_rows, gemm_rows, kRowTile};
+inline constexpr detail::Dense243Int8Kernels kKernels{
+    Isa::neon, gemv_rows, gemm_rows, detail::no_scratch, detail::no_scratch, kRowTile, 2, 0, 0};
 
 }  // namespace neon
 TRIT_END_NAMESPACE
@@ -430,20 +432,34 @@ struct Microkernels {
   }
 };
 
-inline void gemv_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1) {
+inline void gemv_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1, std::uint8_t*) noexcept {
   neon::gemv_rows_with<Microkernels>(problem, m0, m1);
 }
 
-inline void gemm_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1) {
+inline void gemm_rows(const detail::GemmProblem& problem, std::size_t m0, std::size_t m1, std::uint8_t*) noexcept {
   neon::gemm_rows_with<Microkernels>(problem, m0, m1);
 }
 
-inline constexpr detail::KernelSet kKernels{Isa::neon_dotprod, gemv_rows, gemm_rows, kRowTile};
+inline constexpr detail::Dense243Int8Kernels kKernels{
+    Isa::neon_dotprod, gemv_rows, gemm_rows, detail::no_scratch, detail::no_scratch, kRowTile, 2, 0, 0};
 
 }  // namespace neon_dotprod
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
 
 #undef TRIT_NEON_DOTPROD_TARGET
+
+TRIT_BEGIN_NAMESPACE
+namespace detail {
+template <>
+struct KernelsFor<Dense243Int8Product, Isa::neon> {
+  static constexpr const Dense243Int8Kernels* value = &neon::kKernels;
+};
+template <>
+struct KernelsFor<Dense243Int8Product, Isa::neon_dotprod> {
+  static constexpr const Dense243Int8Kernels* value = &neon_dotprod::kKernels;
+};
+}  // namespace detail
+TRIT_END_NAMESPACE
 
 #endif  // TRIT_HAS_NEON_KERNELS

@@ -17,6 +17,7 @@
 
 #include "trit/paths/cpu_features.hpp"
 #include "trit/detail/target.hpp"
+#include "trit/driver/path_kernels.hpp"
 #include "trit/kernels/lut_int4_common.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/version.hpp"
@@ -165,6 +166,15 @@ inline constexpr trit::detail::Int4KernelSet kKernels{
     Isa::neon, kTableBytes, trit::detail::unpack_int4_row, prepare, tiles, nullptr, epilogue};
 
 }  // namespace neon_int4
+TRIT_END_NAMESPACE
+
+TRIT_BEGIN_NAMESPACE
+namespace detail {
+template <>
+struct KernelsFor<LutInt4Product, Isa::neon> {
+  static constexpr const Int4KernelSet* value = &neon_int4::kKernels;
+};
+}  // namespace detail
 TRIT_END_NAMESPACE
 
 #endif  // TRIT_HAS_NEON_KERNELS

@@ -16,6 +16,7 @@
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/paths/cpu_features.hpp"
 #include "trit/detail/float_order.hpp"
+#include "trit/driver/path_kernels.hpp"
 #include "trit/driver/problem.hpp"
 #include "trit/detail/target.hpp"
 #include "trit/format/packed_matrix.hpp"
@@ -224,7 +225,9 @@ inline constexpr std::size_t kGemmTokens = 4;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
 inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
 #include "trit/kernels/x86/dense243_int8_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avx2, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
+inline constexpr detail::Dense243Int8Kernels kKernels{
+    Isa::avx2, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
+    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
 }  // namespace avx2
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -239,7 +242,9 @@ inline constexpr std::size_t kGemmTokens = 6;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
 inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
 #include "trit/kernels/x86/dense243_int8_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avxvnni, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
+inline constexpr detail::Dense243Int8Kernels kKernels{
+    Isa::avxvnni, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
+    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
 }  // namespace avxvnni
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -253,7 +258,9 @@ inline constexpr std::size_t kGemmTokens = 8;
 inline constexpr std::size_t kGemvRowsPerBlock = 4;
 inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x2560
 #include "trit/kernels/x86/dense243_int8_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avx512bw, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
+inline constexpr detail::Dense243Int8Kernels kKernels{
+    Isa::avx512bw, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
+    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
 }  // namespace avx512bw
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -268,10 +275,33 @@ inline constexpr std::size_t kGemmTokens = 12;
 inline constexpr std::size_t kGemvRowsPerBlock = 8;
 inline constexpr std::size_t kMinGemmTokens = 4;  // measured crossover on 6912x2560
 #include "trit/kernels/x86/dense243_int8_body.inl"
-inline constexpr detail::KernelSet kKernels{Isa::avx512vnni, gemv_rows, gemm_rows, kPanelRows, kMinGemmTokens};
+inline constexpr detail::Dense243Int8Kernels kKernels{
+    Isa::avx512vnni, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
+    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
 }  // namespace avx512vnni
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
+
+TRIT_BEGIN_NAMESPACE
+namespace detail {
+template <>
+struct KernelsFor<Dense243Int8Product, Isa::avx2> {
+  static constexpr const Dense243Int8Kernels* value = &avx2::kKernels;
+};
+template <>
+struct KernelsFor<Dense243Int8Product, Isa::avxvnni> {
+  static constexpr const Dense243Int8Kernels* value = &avxvnni::kKernels;
+};
+template <>
+struct KernelsFor<Dense243Int8Product, Isa::avx512bw> {
+  static constexpr const Dense243Int8Kernels* value = &avx512bw::kKernels;
+};
+template <>
+struct KernelsFor<Dense243Int8Product, Isa::avx512vnni> {
+  static constexpr const Dense243Int8Kernels* value = &avx512vnni::kKernels;
+};
+}  // namespace detail
+TRIT_END_NAMESPACE
 
 #undef TRIT_X86_YMM_PRIMITIVES
 #undef TRIT_X86_ZMM_PRIMITIVES

@@ -59,7 +59,7 @@ inline constexpr std::size_t kRowsPerVec = kVecBytes / 4;
 inline void store_outputs(const detail::GemmProblem& p, std::size_t n, std::size_t m, std::size_t count,
                           const std::int32_t* digit_sums, std::int32_t act_sum) {
   const Vec sum = broadcast4(&act_sum);
-  const PackedMatrix& w = *p.w;
+  const PackedMatrixView& w = p.w;
   const bool per_row = w.granularity() == ScaleGranularity::per_row;
   for (std::size_t r = 0; r < count; r += kRowsPerVec) {
     const Vec acc = sub32(load(digit_sums + r), sum);
@@ -67,7 +67,7 @@ inline void store_outputs(const detail::GemmProblem& p, std::size_t n, std::size
     if (p.acc.data != nullptr) {
       store_int32(&p.acc(n, m + r), acc, lanes);
     } else {
-      store_epilogue(&p.y(n, m + r), acc, p.x.scales[n], per_row ? w.scales().data() + m + r : nullptr,
+      store_epilogue(&p.y(n, m + r), acc, p.x.scales[n], per_row ? w.scales() + m + r : nullptr,
                      w.scales()[0], p.bias != nullptr ? p.bias + m + r : nullptr, lanes);
     }
   }
@@ -221,25 +221,20 @@ inline constexpr int kGemvRows = static_cast<int>(kGemvRowsPerBlock);
 // computes it, so the order changes no result.
 inline constexpr std::size_t kGemvPrefetchRows = 2;
 
-struct GemvScratch {
-  std::vector<std::int32_t> sums;
-};
-
-inline GemvScratch& gemv_scratch() {
-  thread_local GemvScratch scratch;
-  return scratch;
+// The int32 sums of `rows` rows, with a vector of slack: the epilogue reads whole vectors.
+inline std::size_t gemv_scratch_bytes(const detail::GemmProblem&, std::size_t rows) {
+  return (rows + kRowsPerVec) * sizeof(std::int32_t);
 }
 
-inline void gemv_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t m1) {
-  const PackedMatrix& w = *p.w;
+inline void gemv_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t m1, std::uint8_t* scratch) noexcept {
+  const PackedMatrixView& w = p.w;
   const dense243::RowLayout& layout = w.layout();
   TokenPrep prep;
   const std::int8_t* x = p.x.row(0);
   prepare_token(x, layout, prep);
   // Sums in row order, stored through the vector epilogue at the end; whole vectors are
   // read from it, hence the slack.
-  std::vector<std::int32_t>& sums = gemv_scratch().sums;
-  sums.resize(m1 - m0 + kRowsPerVec);
+  std::int32_t* sums = reinterpret_cast<std::int32_t*>(scratch);
   std::int32_t out[kGemvRows];
   const std::uint8_t* rows[kGemvRows];
   const std::uint8_t* ahead[kGemvRows];
@@ -260,7 +255,7 @@ inline void gemv_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t 
     gemv_block<1>(rows, rows, x, prep, layout, out);
     sums[m - m0] = out[0];
   }
-  store_outputs(p, 0, m0, m1 - m0, sums.data(), 0);
+  store_outputs(p, 0, m0, m1 - m0, sums, 0);
 }
 
 // ---- GEMM: decode a panel of rows once, reuse it for every token --------------------------
@@ -272,29 +267,36 @@ inline void gemv_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t 
 // micro-kernel walks one panel stream and one activation stream with fixed offsets.
 
 inline constexpr std::size_t kPanelRows = 2 * kRowsPerVec;
+// K is walked in slices of this many groups (about 20 KB of panel): a slice is decoded and
+// then multiplied by every token block while it is still in L1, and the decode's stores hit
+// L1 instead of evicting the previous slice to L2.
+inline constexpr std::size_t kSliceGroups = 64 / kPanelRows;
 inline constexpr std::size_t kQuadsPerGroup = dense243::kGroupTrits / 4;
 inline constexpr std::size_t kQuadsPerDigit = dense243::kGroupBytes / 4;
 
-// Buffers a thread reuses from call to call, so that a product allocates nothing once the
-// thread has seen its largest shape.
-struct GemmScratch {
-  detail::AlignedBuffer<std::uint8_t> panel;
-  detail::AlignedBuffer<std::int8_t> acts;
-  detail::AlignedBuffer<std::uint8_t> tail_digits;
-  detail::AlignedBuffer<std::int32_t> tiles;
-  std::vector<std::int32_t> act_sums;
+// Where each buffer of gemm_rows lives in its scratch: activations packed in token blocks,
+// the decoded panel of one K slice, the tail group's staging, the int32 tiles and the
+// per-token activation sums, each 64-byte aligned.
+struct GemmScratchLayout {
+  std::size_t acts = 0, panel = 0, staging = 0, tiles = 0, act_sums = 0, bytes = 0;
 };
 
-inline GemmScratch& gemm_scratch() {
-  thread_local GemmScratch scratch;
-  return scratch;
+inline constexpr std::size_t align64(std::size_t n) { return (n + 63) / 64 * 64; }
+
+inline GemmScratchLayout gemm_scratch_layout(const detail::GemmProblem& p) {
+  const std::size_t tokens = p.x.tokens;
+  const std::size_t k_quads = (p.w.cols() + 63) / 64 * 64 / 4;
+  const std::size_t blocks = (tokens + kGemmTokens - 1) / kGemmTokens;
+  GemmScratchLayout at;
+  at.panel = align64(blocks * k_quads * kGemmTokens * 4);
+  at.staging = at.panel + align64(kPanelRows * kSliceGroups * dense243::kGroupTrits);
+  at.tiles = at.staging + align64(kPanelRows * (dense243::kGroupTrits + dense243::kGroupBytes));
+  at.act_sums = at.tiles + align64(blocks * kGemmTokens * kPanelRows * sizeof(std::int32_t));
+  at.bytes = at.act_sums + align64(tokens * sizeof(std::int32_t));
+  return at;
 }
 
-template <class T>
-inline T* reserve(detail::AlignedBuffer<T>& buffer, std::size_t count) {
-  if (buffer.size() < count) buffer = detail::AlignedBuffer<T>(count);
-  return buffer.data();
-}
+inline std::size_t gemm_scratch_bytes(const detail::GemmProblem& p, std::size_t) { return gemm_scratch_layout(p).bytes; }
 
 // Tokens [n0, n0 + kGemmTokens) as [k_quads][kGemmTokens][4], zero past K and past the last
 // token, so that padding digits meet zero activations. A vector of each token is a row of a
@@ -439,13 +441,8 @@ inline void gemm_micro_upto(int nr, const std::uint8_t* panel, const std::int8_t
   gemm_micro<NR>(panel, acts, k_quads, accumulate, out);
 }
 
-// K is walked in slices of kSliceGroups groups (about 20 KB of panel): a slice is decoded
-// and then multiplied by every token block while it is still in L1, and the decode's stores
-// hit L1 instead of evicting the previous slice to L2.
-inline constexpr std::size_t kSliceGroups = 64 / kPanelRows;
-
-inline void gemm_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t m1) {
-  const PackedMatrix& w = *p.w;
+inline void gemm_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t m1, std::uint8_t* scratch) noexcept {
+  const PackedMatrixView& w = p.w;
   const dense243::RowLayout& layout = w.layout();
   const std::size_t tokens = p.x.tokens;
   const std::size_t k_padded = (w.cols() + 63) / 64 * 64;
@@ -455,15 +452,14 @@ inline void gemm_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t 
   const std::size_t groups = layout.full_groups + (layout.tail_bytes != 0 ? 1 : 0);
   constexpr std::size_t kTileInts = kGemmTokens * kPanelRows;
 
-  GemmScratch& scratch = gemm_scratch();
-  std::int8_t* acts = reserve(scratch.acts, blocks * block_bytes);
-  std::uint8_t* panel = reserve(scratch.panel, kPanelRows * kSliceGroups * dense243::kGroupTrits);
-  std::uint8_t* staging =
-      reserve(scratch.tail_digits, kPanelRows * (dense243::kGroupTrits + dense243::kGroupBytes));
-  std::int32_t* tiles = reserve(scratch.tiles, blocks * kTileInts);
-  scratch.act_sums.resize(tokens);
+  const GemmScratchLayout at = gemm_scratch_layout(p);
+  std::int8_t* acts = reinterpret_cast<std::int8_t*>(scratch + at.acts);
+  std::uint8_t* panel = scratch + at.panel;
+  std::uint8_t* staging = scratch + at.staging;
+  std::int32_t* tiles = reinterpret_cast<std::int32_t*>(scratch + at.tiles);
+  std::int32_t* act_sums = reinterpret_cast<std::int32_t*>(scratch + at.act_sums);
   for (std::size_t b = 0; b < blocks; ++b) pack_token_block(p.x, b * kGemmTokens, k_quads, acts + b * block_bytes);
-  for (std::size_t n = 0; n < tokens; ++n) scratch.act_sums[n] = activation_sum(p.x.row(n), w.cols());
+  for (std::size_t n = 0; n < tokens; ++n) act_sums[n] = activation_sum(p.x.row(n), w.cols());
 
   for (std::size_t m = m0; m < m1; m += kPanelRows) {
     // Missing rows repeat the last one; their sums are never stored.
@@ -495,7 +491,7 @@ inline void gemm_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t 
     for (std::size_t b = 0; b < blocks; ++b) {
       const std::size_t n0 = b * kGemmTokens;
       for (std::size_t n = n0; n < std::min(tokens, n0 + kGemmTokens); ++n) {
-        store_outputs(p, n, m, count, tiles + b * kTileInts + (n - n0) * kPanelRows, scratch.act_sums[n]);
+        store_outputs(p, n, m, count, tiles + b * kTileInts + (n - n0) * kPanelRows, act_sums[n]);
       }
     }
   }

@@ -1,4 +1,4 @@
-// trit: the x86-64 int4 kernel paths (kernel_common.hpp describes what a path does).
+// trit: the x86-64 int4 kernel paths (lut_int4_common.hpp describes what a path does).
 //   avx512_int4  AVX-512 BW + VBMI: a table of 122 sums is two ZMM registers, and one
 //                vpermi2b looks up 64 rows at once; the code's top bit negates the sum.
 //   avx2_int4    AVX2: vpshufb looks up 16-entry tables only, so each 7-bit code c is split
@@ -19,6 +19,7 @@
 
 #include "trit/paths/cpu_features.hpp"
 #include "trit/detail/target.hpp"
+#include "trit/driver/path_kernels.hpp"
 #include "trit/kernels/lut_int4_common.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/version.hpp"
@@ -330,7 +331,8 @@ inline void tiles_pair(const LutWeights& w, const std::int8_t* tables_a, const s
   }
 }
 
-inline constexpr detail::Int4KernelSet kKernels{Isa::avx512bw, kTableBytes, unpack, prepare, tiles, tiles_pair, epilogue};
+inline constexpr detail::Int4KernelSet kKernels{Isa::avx512bw, kTableBytes, unpack,   prepare,
+                                                tiles,          tiles_pair,  epilogue, kFeatureAvx512Vbmi};
 
 }  // namespace avx512_int4
 TRIT_END_NAMESPACE
@@ -439,6 +441,19 @@ TRIT_END_NAMESPACE
 TRIT_TARGET_END
 
 #undef TRIT_INT4_ALWAYS_INLINE
+
+TRIT_BEGIN_NAMESPACE
+namespace detail {
+template <>
+struct KernelsFor<LutInt4Product, Isa::avx512bw> {
+  static constexpr const Int4KernelSet* value = &avx512_int4::kKernels;
+};
+template <>
+struct KernelsFor<LutInt4Product, Isa::avx2> {
+  static constexpr const Int4KernelSet* value = &avx2_int4::kKernels;
+};
+}  // namespace detail
+TRIT_END_NAMESPACE
 
 #endif  // TRIT_HAS_X86_KERNELS
 #endif  // TRIT_ENABLE_INT4

@@ -1,0 +1,203 @@
+// trit: files. A read-only memory mapping (what loaders and map_file read through), and the
+// atomic write every saver uses: a temporary file in the destination's directory, written,
+// flushed, fsynced and closed with every step checked, then renamed over the destination. A
+// failure or a crash at any point leaves the previous file intact.
+#pragma once
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "trit/error.hpp"
+#include "trit/version.hpp"
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define TRIT_HAS_POSIX_FILES 1
+#else
+#define TRIT_HAS_POSIX_FILES 0
+#include <fstream>
+#include <vector>
+#endif
+
+TRIT_BEGIN_NAMESPACE
+
+// Raised when a file cannot be opened, read, written, synced or renamed.
+class io_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+template <class... Parts>
+[[noreturn]] void throw_io_error(const char* function, const std::string& path, Parts&&... parts) {
+  throw io_error(concat("trit::", function, ": ", path, ": ", std::forward<Parts>(parts)...));
+}
+
+inline std::string errno_text(int error) { return std::strerror(error); }
+
+}  // namespace detail
+
+// A whole regular file, mapped read-only (or, where there is no mmap, read into memory).
+// Move-only; the bytes stay valid and unchanged while the object lives.
+class MappedFile {
+ public:
+  MappedFile() = default;
+
+  // Throws io_error for a file that cannot be opened, is not a regular file (a directory,
+  // /dev/zero, a pipe) or cannot be mapped.
+  static MappedFile open(const std::string& path) {
+    constexpr const char* fn = "MappedFile::open";
+    MappedFile file;
+#if TRIT_HAS_POSIX_FILES
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) detail::throw_io_error(fn, path, "cannot open: ", detail::errno_text(errno));
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+      const int error = errno;
+      ::close(fd);
+      detail::throw_io_error(fn, path, "cannot stat: ", detail::errno_text(error));
+    }
+    if (!S_ISREG(info.st_mode)) {
+      ::close(fd);
+      detail::throw_io_error(fn, path, "is not a regular file");
+    }
+    file.size_ = static_cast<std::size_t>(info.st_size);
+    if (file.size_ != 0) {
+      void* mapped = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (mapped == MAP_FAILED) {
+        const int error = errno;
+        ::close(fd);
+        detail::throw_io_error(fn, path, "cannot map ", file.size_, " bytes: ", detail::errno_text(error));
+      }
+      file.data_ = static_cast<const std::uint8_t*>(mapped);
+    }
+    ::close(fd);
+#else
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) detail::throw_io_error(fn, path, "cannot open");
+    file.copy_.resize(static_cast<std::size_t>(in.tellg()));
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(file.copy_.data()), static_cast<std::streamsize>(file.copy_.size()));
+    if (!in) detail::throw_io_error(fn, path, "cannot read");
+    file.size_ = file.copy_.size();
+    file.data_ = file.copy_.data();
+#endif
+    file.path_ = path;
+    return file;
+  }
+
+  MappedFile(MappedFile&& other) noexcept { swap(other); }
+  MappedFile& operator=(MappedFile&& other) noexcept {
+    MappedFile(std::move(other)).swap(*this);
+    return *this;
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() {
+#if TRIT_HAS_POSIX_FILES
+    if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+#endif
+  }
+
+  const std::uint8_t* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // Whether p lies inside the mapping (tests use it to show that nothing was copied).
+  bool contains(const void* p) const {
+    const auto* byte = static_cast<const std::uint8_t*>(p);
+    return data_ != nullptr && byte >= data_ && byte < data_ + size_;
+  }
+
+ private:
+  void swap(MappedFile& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(path_, other.path_);
+#if !TRIT_HAS_POSIX_FILES
+    std::swap(copy_, other.copy_);
+#endif
+  }
+
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::string path_;
+#if !TRIT_HAS_POSIX_FILES
+  std::vector<std::uint8_t> copy_;
+#endif
+};
+
+namespace detail {
+
+// Writes `size` bytes to `path` atomically (see the top of this file). Throws io_error.
+// `write_all(put)` is called once and must call put(data, size) for each piece in order.
+template <class Producer>
+void write_file_atomically(const std::string& path, const char* fn, const Producer& write_all) {
+#if TRIT_HAS_POSIX_FILES
+  std::string temp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(&temp[0]);
+  if (fd < 0) throw_io_error(fn, path, "cannot create a temporary file beside it: ", errno_text(errno));
+  const auto fail = [&](const char* what, int error) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw_io_error(fn, path, what, errno_text(error));
+  };
+  const auto put = [&](const void* data, std::size_t size) {
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    while (size > 0) {
+      const ::ssize_t written = ::write(fd, bytes, size);
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) fail("cannot write: ", written < 0 ? errno : ENOSPC);
+      bytes += written;
+      size -= static_cast<std::size_t>(written);
+    }
+  };
+  try {
+    write_all(put);
+  } catch (const io_error&) {
+    throw;
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  // Readable like a file the user would have created (mkstemp makes it owner-only).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  if (::fchmod(fd, 0666 & ~mask) != 0) fail("cannot set permissions: ", errno);
+  if (::fsync(fd) != 0) fail("cannot sync: ", errno);
+  if (::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(temp.c_str());
+    throw_io_error(fn, path, "cannot close: ", errno_text(error));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temp.c_str());
+    throw_io_error(fn, path, "cannot rename the temporary file over it: ", errno_text(error));
+  }
+#else
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw_io_error(fn, path, "cannot open for writing");
+  write_all([&](const void* data, std::size_t size) {
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  });
+  out.close();
+  if (!out) throw_io_error(fn, path, "cannot write");
+#endif
+}
+
+inline void write_file_atomically(const std::string& path, const char* fn, const void* data, std::size_t size) {
+  write_file_atomically(path, fn, [&](const auto& put) { put(data, size); });
+}
+
+}  // namespace detail
+TRIT_END_NAMESPACE
