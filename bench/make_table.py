@@ -281,13 +281,13 @@ def targets_markdown(rows, kernels, best, best_int4=None):
             ratio = int8.time_ns / int4.time_ns if int4 and int8 and int4.time_ns else None
             add(f"hot GEMV {m}x{k} t{t}: int8 time ÷ int4 time ≥ 1.5", ratio, 1.5)
     # A filtered run measures few of the targets: one line for the rest, not a row each.
-    if len(out) == 2:
+    measured = len(out) - 2
+    if measured == 0:
         out = []
     if missing:
         if out:
             out.append("")  # a line of text right below a table would be read as one more row
-        out.append(f"{len(missing)} of the {len(missing) + max(len(out) - 2, 0)} targets need rows that are not in "
-                   "this run.")
+        out.append(f"{len(missing)} of the {len(missing) + measured} targets need rows that are not in this run.")
     out.append("")
     return out
 
