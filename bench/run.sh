@@ -22,7 +22,7 @@ results=$root/bench/results
 complete=yes
 for arg in "$@"; do
   case $arg in
-    --benchmark_filter=*|--benchmark_filter) complete=no ;;
+    --benchmark_filter=*|--benchmark_filter|--benchmark_list_tests*) complete=no ;;
   esac
 done
 
