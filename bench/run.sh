@@ -20,9 +20,11 @@ repetitions=${TRIT_BENCH_REPETITIONS:-5}
 results=$root/bench/results
 
 complete=yes
+listing=no
 for arg in "$@"; do
   case $arg in
-    --benchmark_filter=*|--benchmark_filter|--benchmark_list_tests*) complete=no ;;
+    --benchmark_filter=*|--benchmark_filter) complete=no ;;
+    --benchmark_list_tests|--benchmark_list_tests=true) listing=yes ;;
   esac
 done
 
@@ -31,6 +33,10 @@ configure=(-DCMAKE_BUILD_TYPE=Release -DTRIT_BUILD_EXAMPLES=OFF -DTRIT_BUILD_BEN
 [ -f "$build/CMakeCache.txt" ] || configure+=(-DTRIT_BUILD_TESTS=OFF)
 cmake -S "$root" -B "$build" "${configure[@]}" >&2
 cmake --build "$build" --target trit_bench -j "$(nproc 2>/dev/null || echo 2)" >&2
+
+if [ "$listing" = yes ]; then
+  exec "$build/bench/trit_bench" "$@"
+fi
 
 if [ "$complete" = yes ]; then
   mkdir -p "$results"
