@@ -1,15 +1,7 @@
-# Finds xsimd (>= 8.1). Debian 12's xsimd 8.1 export names a target `xtl` in its link
-# interface without loading it; trit uses nothing of xtl, so when no xtl package is
-# installed an empty stand-in target keeps the link line clean.
+# Finds xsimd (>= 8.1) for trit's own build. The installed trit-config.cmake finds it with
+# find_dependency instead, so that a consumer's find_package(trit QUIET) can fail softly.
 find_package(xsimd REQUIRED)
 if(xsimd_VERSION VERSION_LESS 8.1)
   message(FATAL_ERROR "trit needs xsimd >= 8.1, found ${xsimd_VERSION}")
 endif()
-get_target_property(_trit_xsimd_links xsimd INTERFACE_LINK_LIBRARIES)
-if(_trit_xsimd_links AND "xtl" IN_LIST _trit_xsimd_links AND NOT TARGET xtl)
-  find_package(xtl QUIET)
-  if(NOT TARGET xtl)
-    add_library(xtl INTERFACE IMPORTED GLOBAL)
-  endif()
-endif()
-unset(_trit_xsimd_links)
+include(${CMAKE_CURRENT_LIST_DIR}/trit-xtl-stand-in.cmake)
