@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("trit_paths", supported_paths());
   // make_table.py compares the int4 row of this path with the int8 row of the best path: a
   // --full run has an int4 row for every path, and the first one found was not the best.
-  benchmark::AddCustomContext("trit_best_int4_path", std::string("int4-") + trit::isa_name(trit::best_int4_isa()));
+  benchmark::AddCustomContext("trit_best_int4_path", std::string("int4-") + trit::isa_name(trit::gemm_int4_path()));
   benchmark::AddCustomContext("trit_sweep", options.sweep == trit_bench::Sweep::full ? "full" : "default");
   benchmark::AddCustomContext("int8_dot_peak_instruction", trit_bench::int8_dot_peak_instruction());
   if (!trit_bench::prepare_baselines()) return 1;

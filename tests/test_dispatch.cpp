@@ -108,4 +108,79 @@ TEST(Dispatch, SupportedPathsAreConsistentWithFeatures) {
   EXPECT_TRUE(trit::isa_supported(trit::best_isa()));
 }
 
+// The table is the one list of paths: each row's kernels exist for every product it claims,
+// and for no product it does not claim (a path without a product's kernels must say so in its
+// row, so the fallback chain serves it).
+template <class Product>
+void expect_kernels_match_claims() {
+  for (const trit::KernelPath& path : trit::kKernelPaths) {
+    const bool claimed = (path.products & Product::kBit) != 0;
+    const bool compiled = trit::detail::own_kernels<Product>(path.isa) != nullptr;
+    bool expected = claimed && trit::detail::arch_compiled(path.arch);
+#if !defined(TRIT_ENABLE_INT4)
+    if (Product::kBit == trit::kProductLutInt4 && path.isa != trit::Isa::scalar) expected = false;
+#endif
+    EXPECT_EQ(compiled, expected) << path.name << " / " << Product::kName;
+    if (compiled) {
+      EXPECT_EQ(trit::detail::own_kernels<Product>(path.isa)->isa, path.isa) << path.name;
+    }
+  }
+}
+
+TEST(PathTable, EveryRowHasTheKernelsOfEveryProductItClaims) {
+  expect_kernels_match_claims<trit::detail::Dense243Int8Product>();
+  expect_kernels_match_claims<trit::detail::LutInt4Product>();
+}
+
+TEST(PathTable, NamesAreUniqueAndFallbackChainsEndAtScalar) {
+  for (std::size_t i = 0; i < trit::kKernelPathCount; ++i) {
+    for (std::size_t j = i + 1; j < trit::kKernelPathCount; ++j) {
+      EXPECT_NE(std::string(trit::kKernelPaths[i].name), trit::kKernelPaths[j].name);
+      EXPECT_NE(trit::kKernelPaths[i].isa, trit::kKernelPaths[j].isa);
+    }
+    trit::Isa isa = trit::kKernelPaths[i].isa;
+    std::size_t steps = 0;
+    while (isa != trit::Isa::scalar && steps <= trit::kKernelPathCount) {
+      const trit::KernelPath* next = trit::find_path(trit::find_path(isa)->fallback);
+      ASSERT_NE(next, nullptr) << trit::kKernelPaths[i].name;
+      // A fallback needs no more than the path it serves: it runs wherever that path runs.
+      EXPECT_EQ(next->needs & ~trit::find_path(isa)->needs, 0u) << trit::isa_name(isa) << " -> " << next->name;
+      isa = next->isa;
+      ++steps;
+    }
+    EXPECT_EQ(isa, trit::Isa::scalar) << trit::kKernelPaths[i].name << ": fallback chain does not reach scalar";
+  }
+  EXPECT_EQ(trit::kKernelPaths[trit::kKernelPathCount - 1].isa, trit::Isa::scalar);
+}
+
+TEST(PathTable, BestPathIsTheFirstSupportedRow) {
+  if (std::getenv("TRIT_ISA") != nullptr) GTEST_SKIP() << "TRIT_ISA forces a path";
+  for (const trit::KernelPath& path : trit::kKernelPaths) {
+    if (trit::isa_supported(path.isa)) {
+      EXPECT_EQ(trit::best_isa(), path.isa);
+      return;
+    }
+  }
+  ADD_FAILURE() << "no row is supported, not even scalar";
+}
+
+TEST(PathTable, EveryProductRunsOnEverySupportedPathThroughItsChain) {
+  for (trit::Isa isa : trit::kAllIsas) {
+    if (!trit::isa_supported(isa)) {
+      EXPECT_THROW(trit::gemm_path(isa), trit::unsupported_isa_error) << trit::isa_name(isa);
+      continue;
+    }
+    EXPECT_EQ(trit::gemm_path(isa), isa) << "every path has Dense243 x int8 kernels";
+    EXPECT_TRUE(trit::has_own_kernels(trit::kProductLutInt4, trit::gemm_int4_path(isa))) << trit::isa_name(isa);
+  }
+}
+
+TEST(PathTable, UnknownIsaValuesAreNotKernelPaths) {
+  const trit::Isa bogus = static_cast<trit::Isa>(99);
+  EXPECT_FALSE(trit::isa_supported(bogus));
+  EXPECT_NE(trit::isa_unsupported_reason(bogus).find("not a kernel path"), std::string::npos)
+      << trit::isa_unsupported_reason(bogus);
+  EXPECT_STREQ(trit::isa_name(bogus), "unknown");
+}
+
 }  // namespace

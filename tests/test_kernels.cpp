@@ -5,6 +5,7 @@
 
 #include <trit/trit.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -194,6 +195,71 @@ TEST_P(KernelPath, PerTensorScale) {
                                         trit::ScaleGranularity::per_tensor));
   expect_matches_reference(make_problem(17, 2560, 5, 22, WeightFill::random, ActFill::random, 0, 0,
                                         trit::ScaleGranularity::per_tensor));
+}
+
+// The descriptor says where each path's GEMV widens its partial sums (every 128 groups,
+// K = 40,960, on the raw-chain VNNI paths; every group elsewhere): K below, at and above one
+// and two flush intervals, with the largest sums the format allows, on the GEMV and on the
+// GEMM side of the crossover.
+TEST_P(KernelPath, KAroundTheGemvFlushInterval) {
+  const trit::detail::Dense243Int8Kernels& kernels =
+      trit::detail::select_kernels<trit::detail::Dense243Int8Product>(GetParam());
+  const std::size_t flush = kernels.gemv_flush_trits;
+  if (flush == 0) GTEST_SKIP() << trit::isa_name(GetParam()) << " never flushes its GEMV sums";
+  const std::size_t gemm_tokens = std::max<std::size_t>(kernels.min_gemm_tokens, 2);
+  for (std::size_t mult : {1, 2}) {
+    for (std::size_t k : {flush * mult - 1, flush * mult, flush * mult + 1, flush * mult + 321}) {
+      const auto seed = static_cast<std::uint32_t>(k);
+      expect_matches_reference(make_problem(9, k, 1, seed));
+      expect_matches_reference(make_problem(9, k, gemm_tokens, seed + 1));
+      expect_matches_reference(make_problem(3, k, 1, seed + 2, WeightFill::plus_ones, ActFill::all_max));
+      expect_matches_reference(make_problem(3, k, 1, seed + 3, WeightFill::minus_ones, ActFill::all_min));
+    }
+  }
+}
+
+// Row ranges for callers with their own threads: ranges that start and end anywhere (not on
+// a row tile) write exactly their rows, and together equal the whole product.
+TEST_P(KernelPath, RowRangesStartingAndEndingUnaligned) {
+  for (std::size_t tokens : {1, 7}) {
+    const Problem p = make_problem(101, 777, tokens, 41 + static_cast<std::uint32_t>(tokens));
+    const Reference r = compute_reference(p);
+    std::vector<float> y(tokens * 101, -7.0f);
+    std::vector<std::int32_t> acc(tokens * 101, 0x5A5A5A5A);
+    const std::size_t cuts[] = {0, 3, 17, 18, 50, 99, 101};
+    for (std::size_t c = 0; c + 1 < sizeof(cuts) / sizeof(cuts[0]); ++c) {
+      trit::gemm_rows(p.w, p.x, trit::matrix(y.data(), tokens, 101), p.bias.data(), cuts[c], cuts[c + 1], GetParam());
+      trit::gemm_int32_rows(p.w, p.x, trit::matrix(acc.data(), tokens, 101), cuts[c], cuts[c + 1], GetParam());
+      for (std::size_t n = 0; n < tokens; ++n) {
+        for (std::size_t m = 0; m < 101; ++m) {
+          if (m < cuts[c + 1]) {
+            ASSERT_EQ(acc[n * 101 + m], r.acc[n * 101 + m]) << "row " << m;
+            ASSERT_EQ(std::memcmp(&y[n * 101 + m], &r.y[n * 101 + m], sizeof(float)), 0) << "row " << m;
+          } else {
+            ASSERT_EQ(acc[n * 101 + m], 0x5A5A5A5A) << "range [" << cuts[c] << ", " << cuts[c + 1] << ") wrote row " << m;
+            ASSERT_EQ(y[n * 101 + m], -7.0f) << "range [" << cuts[c] << ", " << cuts[c + 1] << ") wrote row " << m;
+          }
+        }
+      }
+    }
+  }
+}
+
+// Products on a view of a slice of rows (tensor parallelism over outputs) equal the same
+// rows of the whole product.
+TEST_P(KernelPath, RowSliceViewsEqualTheirRowsOfTheWhole) {
+  const Problem p = make_problem(70, 650, 3, 77);
+  const Reference r = compute_reference(p);
+  const trit::PackedMatrixView whole = p.w;
+  for (std::size_t m0 : {0, 13, 64}) {
+    const std::size_t m1 = std::min<std::size_t>(m0 + 37, 70);
+    const trit::PackedMatrixView part = whole.slice_rows(m0, m1);
+    std::vector<std::int32_t> acc(3 * (m1 - m0));
+    trit::gemm_int32(part, p.x, trit::matrix(acc.data(), 3, m1 - m0), {GetParam(), 2});
+    for (std::size_t n = 0; n < 3; ++n) {
+      for (std::size_t m = m0; m < m1; ++m) ASSERT_EQ(acc[n * (m1 - m0) + m - m0], r.acc[n * 70 + m]) << m;
+    }
+  }
 }
 
 using Shape = std::tuple<std::size_t, std::size_t>;
