@@ -5,9 +5,6 @@
 //
 //   own_thread_pool [threads]       (default: one per hardware thread)
 #include <trit/trit.hpp>
-#if defined(TRIT_ENABLE_INT4)
-#include <trit/driver/gemm_int4.hpp>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -144,7 +141,6 @@ int main(int argc, char** argv) {
               median_ms(11, run_on_pool),
               median_ms(11, [&] { trit::gemm(packed, q, trit::matrix(y_whole.data(), tokens, rows), bias.data()); }));
 
-#if defined(TRIT_ENABLE_INT4)
   // The int4 path has the same range API on its own weight layout.
   const trit::LutWeights lut(packed);
   const trit::PackedInt4Activations q4 = trit::quantize_activations_int4(trit::matrix<const float>(x.data(), tokens, cols));
@@ -158,6 +154,5 @@ int main(int argc, char** argv) {
   std::printf("int4: %zu ranges on %u threads, %s trit::gemm_int4\n", tasks, pool.size(),
               match4 ? "bit-identical to" : "DIFFERENT FROM");
   match = match && match4;
-#endif
   return match ? 0 : 1;
 }
