@@ -6,8 +6,9 @@
 //
 // next to the same block with BitNet b1.58's int8 absmax inputs everywhere, on random seeded
 // weights. Prints each block's cosine similarity to the float block (on the original weights
-// and on the ternary weights), memory and time per token and per batch. The gate and up layers run the int4
-// lookup-table kernels (their SIMD versions when TRIT_ENABLE_INT4 is defined). Exits non-zero when a layer's output differs from the float computation on its
+// and on the ternary weights), memory and time per token and per batch. The gate and up
+// layers run the int4 lookup-table kernels (their SIMD versions when TRIT_ENABLE_INT4 is
+// defined). Exits non-zero when a layer's output differs from the float computation on its
 // dequantized weights and activations by a relative error of 1e-5 or more.
 //
 //   a48_hybrid [--quick] [--threads T]     --quick: fewer timing runs and a 16-token batch
