@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstddef>
-#include <limits>
+#include <utility>
 
 #include "trit/error.hpp"
 #include "trit/version.hpp"
@@ -12,37 +12,27 @@
 TRIT_BEGIN_NAMESPACE
 namespace detail {
 
-inline bool mul_overflows(std::size_t a, std::size_t b, std::size_t* out) {
-  return __builtin_mul_overflow(a, b, out);
+// Whether a size came from the caller (std::invalid_argument) or from a file (format_error).
+enum class SizeSource { argument, file };
+
+template <class... Parts>
+[[noreturn]] void throw_overflow(SizeSource source, const char* function, Parts&&... parts) {
+  if (source == SizeSource::file) throw_format_error(function, std::forward<Parts>(parts)...);
+  throw_invalid_argument(function, std::forward<Parts>(parts)...);
 }
 
-inline bool add_overflows(std::size_t a, std::size_t b, std::size_t* out) {
-  return __builtin_add_overflow(a, b, out);
-}
-
-// a * b, or std::invalid_argument naming the function and what was being sized.
-inline std::size_t checked_mul(std::size_t a, std::size_t b, const char* function, const char* what) {
+// a * b, or an error naming the function and what was being sized.
+inline std::size_t checked_mul(std::size_t a, std::size_t b, const char* function, const char* what,
+                               SizeSource source = SizeSource::argument) {
   std::size_t out = 0;
-  if (mul_overflows(a, b, &out)) throw_invalid_argument(function, what, " overflows: ", a, " * ", b);
+  if (__builtin_mul_overflow(a, b, &out)) throw_overflow(source, function, what, " overflows: ", a, " * ", b);
   return out;
 }
 
-inline std::size_t checked_add(std::size_t a, std::size_t b, const char* function, const char* what) {
+inline std::size_t checked_add(std::size_t a, std::size_t b, const char* function, const char* what,
+                               SizeSource source = SizeSource::argument) {
   std::size_t out = 0;
-  if (add_overflows(a, b, &out)) throw_invalid_argument(function, what, " overflows: ", a, " + ", b);
-  return out;
-}
-
-// The same for data read from a file: format_error rather than invalid_argument.
-inline std::size_t checked_mul_format(std::size_t a, std::size_t b, const char* function, const char* what) {
-  std::size_t out = 0;
-  if (mul_overflows(a, b, &out)) throw_format_error(function, what, " overflows: ", a, " * ", b);
-  return out;
-}
-
-inline std::size_t checked_add_format(std::size_t a, std::size_t b, const char* function, const char* what) {
-  std::size_t out = 0;
-  if (add_overflows(a, b, &out)) throw_format_error(function, what, " overflows: ", a, " + ", b);
+  if (__builtin_add_overflow(a, b, &out)) throw_overflow(source, function, what, " overflows: ", a, " + ", b);
   return out;
 }
 

@@ -77,9 +77,9 @@ inline MatrixBlob check_matrix_blob(const std::uint8_t* blob, std::size_t size, 
   at.granularity = static_cast<ScaleGranularity>(granularity);
   at.scale_count = granularity == 1 ? rows : 1;
   at.rows_offset = matrix_blob_rows_offset(at.scale_count, at.version);
-  const std::size_t weight_bytes = checked_mul_format(at.rows, at.row_stride, fn, "rows * row_stride");
-  std::size_t expected = checked_add_format(at.rows_offset, weight_bytes, fn, "blob size");
-  if (at.version >= 2) expected = checked_add_format(expected, dense243::kTailSlackBytes, fn, "blob size");
+  const std::size_t weight_bytes = checked_mul(at.rows, at.row_stride, fn, "rows * row_stride", SizeSource::file);
+  std::size_t expected = checked_add(at.rows_offset, weight_bytes, fn, "blob size", SizeSource::file);
+  if (at.version >= 2) expected = checked_add(expected, dense243::kTailSlackBytes, fn, "blob size", SizeSource::file);
   if (payload_bytes != expected - serialized::kHeaderBytes) {
     throw_format_error(fn, "payload size ", payload_bytes, " != ", expected - serialized::kHeaderBytes,
                        " implied by the header");
