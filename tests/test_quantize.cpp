@@ -2,6 +2,7 @@
 // data against expectations computed here in double precision, rounded to float at exactly
 // the steps the semantics name.
 #include <trit/views/activations.hpp>
+#include <trit/quantize/activations.hpp>
 #include <trit/views/matrix_ref.hpp>
 #include <trit/format/packed_matrix.hpp>
 #include <trit/quantize/quantize.hpp>

@@ -2,6 +2,7 @@
 // over the unpacked trits kept before packing: int32 exact, floats bit-identical to the
 // semantics' epilogue, for ragged shapes and the BitNet b1.58 2B4T layer shapes.
 #include <trit/views/activations.hpp>
+#include <trit/quantize/activations.hpp>
 #include <trit/paths/cpu_features.hpp>
 #include <trit/driver/gemm.hpp>
 #include <trit/paths/isa.hpp>

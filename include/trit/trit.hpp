@@ -7,16 +7,20 @@
 #include "trit/error.hpp"
 // Views: non-owning matrices and activations.
 #include "trit/views/matrix_ref.hpp"
+#include "trit/views/scale_granularity.hpp"
 #include "trit/views/activations.hpp"
 #include "trit/views/int4_activations.hpp"
+// Quantizers: floats to ternary weights and to int8 / int4 activations (docs/SEMANTICS.md).
+#include "trit/quantize/quantize.hpp"
+#include "trit/quantize/activations.hpp"
+#include "trit/quantize/int4_activations.hpp"
 // Formats: Dense243, packed matrices and their views, the int4 layout, blobs and files.
 #include "trit/format/dense243.hpp"
 #include "trit/format/packed_matrix.hpp"
 #include "trit/format/pack.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/format/serialize.hpp"
-// Quantizers and the scalar reference (the specification).
-#include "trit/quantize/quantize.hpp"
+// The scalar reference (the specification).
 #include "trit/reference/reference.hpp"
 #include "trit/reference/int4.hpp"
 // The path table and CPU detection.

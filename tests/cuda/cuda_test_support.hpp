@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "trit/views/activations.hpp"
+#include "trit/quantize/activations.hpp"
 #include "trit/cuda/device_matrix.hpp"
 #include "trit/cuda/int4.hpp"
 #include "trit/detail/float_order.hpp"

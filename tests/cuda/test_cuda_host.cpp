@@ -21,6 +21,7 @@
 #include "trit/format/dense243.hpp"
 #if defined(TRIT_ENABLE_INT4)
 #include "trit/views/int4_activations.hpp"
+#include "trit/quantize/int4_activations.hpp"
 #endif
 
 namespace {

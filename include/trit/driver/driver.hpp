@@ -11,8 +11,8 @@
 
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/detail/checked.hpp"
-#include "trit/driver/path_kernels.hpp"
-#include "trit/driver/problem.hpp"
+#include "trit/kernels/path_kernels.hpp"
+#include "trit/kernels/contract.hpp"
 #include "trit/driver/worker_pool.hpp"
 #include "trit/error.hpp"
 #include "trit/format/lut_weights.hpp"

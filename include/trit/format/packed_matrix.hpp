@@ -9,13 +9,12 @@
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/detail/checked.hpp"
 #include "trit/format/dense243.hpp"
+#include "trit/views/scale_granularity.hpp"
 #include "trit/error.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE
 
-// One scale for the whole tensor (BitNet's choice and the default) or one per output row.
-enum class ScaleGranularity : std::uint32_t { per_tensor = 0, per_row = 1 };
 
 // Largest padding a row stride may add beyond the row's bytes; the loader refuses more, so
 // anything that can be built can also be saved and loaded back.

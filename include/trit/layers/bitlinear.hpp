@@ -47,6 +47,8 @@
 #include "trit/format/pack.hpp"
 #include "trit/format/packed_matrix.hpp"
 #include "trit/quantize/quantize.hpp"
+#include "trit/quantize/activations.hpp"
+#include "trit/quantize/int4_activations.hpp"
 #include "trit/format/serialize.hpp"
 #include "trit/kernels/token_quantizers.hpp"
 #include "trit/version.hpp"

@@ -11,7 +11,7 @@
 
 #include "trit/error.hpp"
 #include "trit/views/matrix_ref.hpp"
-#include "trit/format/packed_matrix.hpp"
+#include "trit/views/scale_granularity.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE

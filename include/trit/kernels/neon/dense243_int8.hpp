@@ -28,8 +28,8 @@
 #include <cstdint>
 
 #include "trit/paths/cpu_features.hpp"
-#include "trit/driver/path_kernels.hpp"
-#include "trit/driver/problem.hpp"
+#include "trit/kernels/path_kernels.hpp"
+#include "trit/kernels/contract.hpp"
 
 #if TRIT_HAS_NEON_KERNELS
 

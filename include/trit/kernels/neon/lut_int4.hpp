@@ -17,7 +17,7 @@
 
 #include "trit/paths/cpu_features.hpp"
 #include "trit/detail/target.hpp"
-#include "trit/driver/path_kernels.hpp"
+#include "trit/kernels/path_kernels.hpp"
 #include "trit/kernels/lut_int4_common.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/version.hpp"

@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/driver/path_kernels.hpp"
-#include "trit/driver/problem.hpp"
+#include "trit/kernels/path_kernels.hpp"
+#include "trit/kernels/contract.hpp"
 #include "trit/reference/reference.hpp"
 #include "trit/version.hpp"
 

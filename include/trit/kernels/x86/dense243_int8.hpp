@@ -16,8 +16,8 @@
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/paths/cpu_features.hpp"
 #include "trit/detail/float_order.hpp"
-#include "trit/driver/path_kernels.hpp"
-#include "trit/driver/problem.hpp"
+#include "trit/kernels/path_kernels.hpp"
+#include "trit/kernels/contract.hpp"
 #include "trit/detail/target.hpp"
 #include "trit/format/packed_matrix.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "trit/driver/problem.hpp"
+#include "trit/kernels/contract.hpp"
 #include "trit/kernels/lut_int4_common.hpp"
 #include "trit/paths/path_table.hpp"
 #include "trit/version.hpp"

@@ -1,5 +1,5 @@
-// trit: what the driver hands a kernel: the description of one product (GemmProblem for
-// Dense243 x int8) and the descriptor of a path's kernels for that product.
+// trit: the contract between the driver and the kernels: what the driver hands a kernel
+// (GemmProblem for Dense243 x int8) and the descriptor of a path's kernels for a product.
 #pragma once
 
 #include <cstddef>
