@@ -100,6 +100,7 @@ inline PackedInt4Activations pack_int4(const ActivationsView& q, ActivationSchem
   detail::require(q.tokens > 0 && q.cols > 0, fn, "q is empty (", q.tokens, "x", q.cols, ")");
   detail::require(q.data != nullptr && q.scales != nullptr, fn, "q has null data or scales");
   detail::require(q.stride >= q.cols, fn, "q.stride ", q.stride, " is smaller than q.cols ", q.cols);
+  detail::check_token_scales(q.scales, q.tokens, fn);
   PackedInt4Activations packed(q.tokens, q.cols, scheme);
   for (std::size_t n = 0; n < q.tokens; ++n) {
     for (std::size_t k = 0; k < q.cols; ++k) {
