@@ -1,15 +1,15 @@
 // The int4 activation path: packed int4 activations, their quantizers, the LutWeights layout,
 // the scalar reference, and every int4 kernel path this CPU supports against that reference
 // (exact int32 sums and bit-identical floats) over ragged K, partial tiles, row ranges,
-// threads and extreme values. Paths the CPU lacks are skipped with the reason. Compiles to
-// nothing without TRIT_ENABLE_INT4.
-#if defined(TRIT_ENABLE_INT4)
+// threads and extreme values. Paths the CPU lacks are skipped with the reason (without
+// TRIT_ENABLE_INT4 only the scalar int4 kernels are compiled).
 
 #include <gtest/gtest.h>
 
 #include <trit/trit.hpp>
 #include <trit/driver/gemm_int4.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -469,6 +469,18 @@ TEST(Int4Dispatch, UnsupportedPathsThrowInsteadOfCrashing) {
 TEST(Int4Dispatch, ArgumentsAreChecked) {
   const Problem p = make_problem(10, 20, 2, 81);
   std::vector<float> y(2 * 10);
+  // pack_int4 used to copy a NaN or negative scale through unchecked; every product then
+  // rejected it, far from where it came in.
+  const std::int8_t values[3] = {1, -2, 3};
+  for (float bad : {std::nanf(""), -1.0f, 0.0f, std::numeric_limits<float>::infinity()}) {
+    EXPECT_THROW(trit::pack_int4(trit::ActivationsView{values, 1, 3, 3, &bad}, trit::ActivationScheme::int4_absmax),
+                 std::invalid_argument)
+        << bad;
+  }
+  // A NaN bias is refused by the plain products as BitLinear refuses it.
+  std::vector<float> nan_bias(10, 0.0f);
+  nan_bias[4] = std::nanf("");
+  EXPECT_THROW(trit::gemm_int4(p.lut, p.x, trit::matrix(y.data(), 2, 10), nan_bias.data()), std::invalid_argument);
   EXPECT_THROW(trit::gemm_int4(p.lut, p.x, trit::matrix(y.data(), 2, 9)), std::invalid_argument);
   EXPECT_THROW(trit::gemm_int4(trit::LutWeights{}, p.x, trit::matrix(y.data(), 2, 10)), std::invalid_argument);
   const trit::PackedInt4Activations wrong_k(2, 21, trit::ActivationScheme::int4_absmax);
@@ -481,4 +493,3 @@ TEST(Int4Dispatch, ArgumentsAreChecked) {
 
 }  // namespace
 
-#endif  // TRIT_ENABLE_INT4
