@@ -262,6 +262,28 @@ TEST_P(KernelPath, RowSliceViewsEqualTheirRowsOfTheWhole) {
   }
 }
 
+// Column slices on group boundaries (tensor parallelism over K): the int32 sums of the parts
+// add up to the whole product's, exactly; a cut inside a group is refused.
+TEST_P(KernelPath, ColumnSliceViewsAddUpToTheWhole) {
+  const std::size_t cols = 3 * trit::dense243::kGroupTrits + 77;
+  const Problem p = make_problem(45, cols, 5, 91);
+  const Reference r = compute_reference(p);
+  const trit::PackedMatrixView whole = p.w;
+  const std::size_t cuts[] = {0, trit::dense243::kGroupTrits, 3 * trit::dense243::kGroupTrits, cols};
+  std::vector<std::int32_t> sum(5 * 45, 0), part(5 * 45);
+  for (std::size_t c = 0; c + 1 < 4; ++c) {
+    const trit::PackedMatrixView slice = whole.slice_cols(cuts[c], cuts[c + 1]);
+    ASSERT_EQ(slice.cols(), cuts[c + 1] - cuts[c]);
+    const trit::ActivationsView x{p.x.data + cuts[c], p.x.tokens, slice.cols(), p.x.stride, p.x.scales};
+    trit::gemm_int32(slice, x, trit::matrix(part.data(), 5, 45), {GetParam(), 2});
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += part[i];
+  }
+  EXPECT_EQ(sum, r.acc);
+  EXPECT_THROW(whole.slice_cols(1, 320), std::invalid_argument);
+  EXPECT_THROW(whole.slice_cols(0, 321), std::invalid_argument);
+  EXPECT_THROW(whole.slice_cols(320, 320), std::invalid_argument);
+}
+
 using Shape = std::tuple<std::size_t, std::size_t>;
 
 TEST_P(KernelPath, BitNetAndLlamaShapes) {

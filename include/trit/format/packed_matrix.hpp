@@ -131,6 +131,23 @@ class PackedMatrixView : public detail::PackedShape {
 
   // Rows [m0, m1) as a view of their own (tensor parallelism over output rows): no copy; the
   // per-row scales follow the rows.
+  // Columns [k0, k1) as a view of their own (tensor parallelism over K, each part's int32
+  // partial sums added before the epilogue): no copy, when both ends fall on a group boundary
+  // (k0 a multiple of dense243::kGroupTrits = 320, k1 too or k1 = cols()), because a group's
+  // trits live in its own 64 bytes. Other cuts need a repack (pack_trits of the unpacked
+  // columns, one pass over the part's weights): this throws std::invalid_argument for them.
+  PackedMatrixView slice_cols(std::size_t k0, std::size_t k1) const {
+    constexpr const char* fn = "PackedMatrixView::slice_cols";
+    detail::require(k0 < k1 && k1 <= cols(), fn, "range [", k0, ", ", k1, ") is not a non-empty part of [0, ", cols(),
+                    ")");
+    detail::require(k0 % dense243::kGroupTrits == 0 && (k1 % dense243::kGroupTrits == 0 || k1 == cols()), fn,
+                    "range [", k0, ", ", k1, ") does not start and end on a group boundary (multiples of ",
+                    dense243::kGroupTrits, ", or the last column)");
+    PackedMatrixView part(Trusted{}, data_ + k0 / dense243::kGroupTrits * dense243::kGroupBytes, rows(), k1 - k0,
+                          row_stride(), granularity(), scales_);
+    return part;
+  }
+
   PackedMatrixView slice_rows(std::size_t m0, std::size_t m1) const {
     detail::require(m0 < m1 && m1 <= rows(), "PackedMatrixView::slice_rows", "range [", m0, ", ", m1,
                     ") is not a non-empty part of [0, ", rows(), ")");

@@ -126,9 +126,12 @@ inline std::vector<std::uint8_t> serialize(const PackedMatrixView& packed) {
                                        .finish();
   blob.reserve(size);
   for (std::size_t i = 0; i < packed.scale_count(); ++i) detail::put_le(blob, detail::float_bits(packed.scales()[i]), 4);
-  blob.resize(rows_offset, 0);
-  blob.insert(blob.end(), packed.data(), packed.data() + packed.weight_bytes());
+  // Row by row, stride padding written as zeros: a view's padding may hold other bytes (a
+  // column slice's neighbours), and the loader accepts only zeros there.
   blob.resize(size, 0);
+  for (std::size_t m = 0; m < packed.rows(); ++m) {
+    std::memcpy(blob.data() + rows_offset + m * packed.row_stride(), packed.row(m), packed.row_bytes());
+  }
   detail::seal_blob(blob);
   return blob;
 }
