@@ -43,6 +43,23 @@ inline LutInt4Problem int4_problem(const LutWeights& w, const Int4ActivationsVie
   return problem;
 }
 
+inline LutInt4Problem int4_float_problem(const LutWeights& w, const Int4ActivationsView& x, MatrixRef<float> y,
+                                         const float* bias, const char* fn) {
+  LutInt4Problem problem = int4_problem(w, x, fn);
+  check_shape(y, x.tokens, w.rows(), fn, "y");
+  problem.y = y;
+  problem.bias = bias;
+  return problem;
+}
+
+inline LutInt4Problem int4_int32_problem(const LutWeights& w, const Int4ActivationsView& x,
+                                         MatrixRef<std::int32_t> acc, const char* fn) {
+  LutInt4Problem problem = int4_problem(w, x, fn);
+  check_shape(acc, x.tokens, w.rows(), fn, "acc");
+  problem.acc = acc;
+  return problem;
+}
+
 }  // namespace detail
 
 // ---- Whole products --------------------------------------------------------------------------
@@ -50,25 +67,18 @@ inline LutInt4Problem int4_problem(const LutWeights& w, const Int4ActivationsVie
 // Float output, with an optional bias of M floats.
 inline void gemm_int4(const LutWeights& w, const Int4ActivationsView& x, MatrixRef<float> y,
                       const float* bias = nullptr, const GemmOptions& options = {}) {
-  constexpr const char* fn = "gemm_int4";
   using P = detail::LutInt4Product;
-  detail::LutInt4Problem problem = detail::int4_problem(w, x, fn);
-  detail::check_shape(y, x.tokens, w.rows(), fn, "y");
-  detail::check_bias(bias, w.rows(), fn);
-  problem.y = y;
-  problem.bias = bias;
+  const detail::LutInt4Problem problem = detail::int4_float_problem(w, x, y, bias, "gemm_int4");
+  detail::check_bias(bias, w.rows(), "gemm_int4");
   detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
 }
 
 // The exact int32 accumulators, no epilogue.
 inline void gemm_int4_int32(const LutWeights& w, const Int4ActivationsView& x, MatrixRef<std::int32_t> acc,
                             const GemmOptions& options = {}) {
-  constexpr const char* fn = "gemm_int4_int32";
   using P = detail::LutInt4Product;
-  detail::LutInt4Problem problem = detail::int4_problem(w, x, fn);
-  detail::check_shape(acc, x.tokens, w.rows(), fn, "acc");
-  problem.acc = acc;
-  detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
+  detail::run_parallel<P>(detail::int4_int32_problem(w, x, acc, "gemm_int4_int32"),
+                          detail::select_kernels<P>(options.isa), options.threads);
 }
 
 // One token: x holds K packed int4 values ((K + 1) / 2 bytes) with scale x_scale; y receives
@@ -90,12 +100,9 @@ inline void gemm_int4_rows(const LutWeights& w, const Int4ActivationsView& x, Ma
                            std::size_t m0, std::size_t m1, Isa isa = Isa::automatic) {
   constexpr const char* fn = "gemm_int4_rows";
   using P = detail::LutInt4Product;
-  detail::LutInt4Problem problem = detail::int4_problem(w, x, fn);
-  detail::check_shape(y, x.tokens, w.rows(), fn, "y");
+  const detail::LutInt4Problem problem = detail::int4_float_problem(w, x, y, bias, fn);
   detail::check_range(w.rows(), m0, m1, fn);
   if (bias != nullptr) detail::check_bias(bias + m0, m1 - m0, fn);
-  problem.y = y;
-  problem.bias = bias;
   detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
 }
 
@@ -103,10 +110,8 @@ inline void gemm_int4_int32_rows(const LutWeights& w, const Int4ActivationsView&
                                  std::size_t m0, std::size_t m1, Isa isa = Isa::automatic) {
   constexpr const char* fn = "gemm_int4_int32_rows";
   using P = detail::LutInt4Product;
-  detail::LutInt4Problem problem = detail::int4_problem(w, x, fn);
-  detail::check_shape(acc, x.tokens, w.rows(), fn, "acc");
+  const detail::LutInt4Problem problem = detail::int4_int32_problem(w, x, acc, fn);
   detail::check_range(w.rows(), m0, m1, fn);
-  problem.acc = acc;
   detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
 }
 
