@@ -25,14 +25,22 @@ TRIT_BEGIN_NAMESPACE
 namespace cuda {
 
 // ---- dp4a kernel (GEMV and small N) ----------------------------------------------------------
-// One warp owns kRows consecutive output rows for kTokens tokens. A warp step covers
-// kGemvStepGroups 64-byte groups of a row: lane l reads 16 bytes, at group l / 4 and byte
-// 16 * (l % 4), so the warp's weight load is 512 contiguous bytes.
+// A block of kGemvWarpsPerBlock warps owns consecutive rows (each warp kRows of them, 2 to 4)
+// for up to kGemvMaxTokens tokens and one slice of K (split-K). It stages the slice's
+// activations in shared memory once, in chunks of whole groups, and every warp reads them
+// there. A warp step covers kGemvStepGroups 64-byte groups of a row: lane l reads 16 bytes
+// at group l / 4 and byte 16 * (l % 4), so the warp's weight load is 512 contiguous bytes.
 inline constexpr int kWarpSize = 32;
-inline constexpr int kGemvWarpsPerBlock = 4;
+inline constexpr int kGemvWarpsPerBlock = 8;
+inline constexpr int kGemvThreads = kGemvWarpsPerBlock * kWarpSize;
 inline constexpr int kGemvLanesPerGroup = 4;
 inline constexpr int kGemvStepGroups = kWarpSize / kGemvLanesPerGroup;
 inline constexpr int kGemvMaxTokens = 8;
+// Shared memory a block may use for staged activations; a chunk is the most whole steps
+// (kGemvStepGroups groups) of all the tile's tokens that fit. 1 token: 96 groups, 30720 trits.
+inline constexpr std::size_t kGemvStageBudget = 32 * 1024;
+// Automatic split-K aims for this many warps per SM before it splits K.
+inline constexpr std::size_t kGemvTargetWarpsPerSm = 32;
 
 // ---- mma kernel (GEMM) -----------------------------------------------------------------------
 // A block computes kMmaBlockRows output rows x kMmaBlockTokens tokens; each of its warps owns
