@@ -162,9 +162,9 @@ void replay_dp4a(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, 
   } else if (plan.tile.tokens == 2) {
     replay_dp4a_tiles<2, 2>(w, x, tokens, out, plan);
   } else if (plan.tile.tokens == 4) {
-    replay_dp4a_tiles<4, 4>(w, x, tokens, out, plan);
+    replay_dp4a_tiles<4, 2>(w, x, tokens, out, plan);
   } else {
-    replay_dp4a_tiles<tc::kGemvMaxTokens, 4>(w, x, tokens, out, plan);
+    replay_dp4a_tiles<tc::kGemvMaxTokens, 2>(w, x, tokens, out, plan);
   }
 }
 

@@ -254,9 +254,9 @@ TEST(CudaPlan, Dp4aTilesGrowWithTheTokenCount) {
   EXPECT_EQ(tcd::dp4a_tile(1).rows, 2);
   EXPECT_EQ(tcd::dp4a_tile(2).tokens, 2);
   EXPECT_EQ(tcd::dp4a_tile(3).tokens, 4);
-  EXPECT_EQ(tcd::dp4a_tile(4).rows, 4);
+  EXPECT_EQ(tcd::dp4a_tile(4).rows, 2);
   EXPECT_EQ(tcd::dp4a_tile(5).tokens, 8);
-  EXPECT_EQ(tcd::dp4a_tile(100).rows, 4);
+  EXPECT_EQ(tcd::dp4a_tile(100).rows, 2);
   for (std::size_t n = 1; n < 40; ++n) {
     const tcd::Dp4aTile tile = tcd::dp4a_tile(n);
     ASSERT_LE(tile.tokens * tile.rows, tc::kWarpSize) << "one lane stores each result";
@@ -287,7 +287,7 @@ TEST(CudaPlan, GridsCoverEveryRowAndToken) {
   EXPECT_EQ(big.slice.chunk_groups, 52u);
   // Eight tokens: chunks of 8 groups (20 KiB of staged activations).
   const tcd::GemvPlan eight = tcd::gemv_plan(6913, 16384, 8, 1, 132, "test");
-  EXPECT_EQ(eight.grid.blocks_x, 217u);  // 1729 warps of 4 rows
+  EXPECT_EQ(eight.grid.blocks_x, 433u);  // 3457 warps of 2 rows
   EXPECT_EQ(eight.slice.chunk_groups, 8u);
   EXPECT_EQ(eight.shared_bytes, 8u * 8u * 320u);
   for (const std::size_t tokens : {1u, 2u, 3u, 8u}) {

@@ -148,9 +148,9 @@ void launch(const WeightArgs& w, const Source& x, std::size_t tokens, const Outp
     } else if (plan.tile.tokens == 2) {
       launch_dp4a_tile<2, 2>(w, x, tokens, out, plan, stream, fn);
     } else if (plan.tile.tokens == 4) {
-      launch_dp4a_tile<4, 4>(w, x, tokens, out, plan, stream, fn);
+      launch_dp4a_tile<4, 2>(w, x, tokens, out, plan, stream, fn);
     } else {
-      launch_dp4a_tile<kGemvMaxTokens, 4>(w, x, tokens, out, plan, stream, fn);
+      launch_dp4a_tile<kGemvMaxTokens, 2>(w, x, tokens, out, plan, stream, fn);
     }
   }
   check_launch(fn);

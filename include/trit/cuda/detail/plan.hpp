@@ -119,7 +119,9 @@ inline constexpr std::size_t kMaxBlocksZ = 65535u;
 
 // Tokens and rows per warp of the dp4a kernel: more tokens per warp share each decoded
 // weight; more rows per warp share each staged activation load and keep more weight loads
-// in flight per lane.
+// in flight per lane, but leave fewer warps for short matrices. The lane code takes 2 to 4
+// rows; 2 is used throughout because 4 rows with 4 or more tokens spill under the
+// 128-register cap of two blocks per SM (ptxas, sm_90). Not tuned on a GPU.
 struct Dp4aTile {
   int tokens = 1;
   int rows = 2;
@@ -128,8 +130,8 @@ struct Dp4aTile {
 constexpr Dp4aTile dp4a_tile(std::size_t tokens) {
   if (tokens <= 1) return Dp4aTile{1, 2};
   if (tokens == 2) return Dp4aTile{2, 2};
-  if (tokens <= 4) return Dp4aTile{4, 4};
-  return Dp4aTile{kGemvMaxTokens, 4};
+  if (tokens <= 4) return Dp4aTile{4, 2};
+  return Dp4aTile{kGemvMaxTokens, 2};
 }
 
 constexpr std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
