@@ -36,9 +36,11 @@ inline constexpr int kGemvThreads = kGemvWarpsPerBlock * kWarpSize;
 inline constexpr int kGemvLanesPerGroup = 4;
 inline constexpr int kGemvStepGroups = kWarpSize / kGemvLanesPerGroup;
 inline constexpr int kGemvMaxTokens = 8;
-// At least two blocks (16 warps) per SM: caps registers at 128 a thread, so the weight loads
-// of enough warps are in flight at once.
-inline constexpr int kGemvMinBlocksPerSm = 2;
+// Blocks per SM the dp4a kernel is compiled for (__launch_bounds__), so that enough warps'
+// weight loads are in flight at once: three (24 warps, at most 80 registers) for one token,
+// whose tile fits that unspilled; two (16 warps, 128 registers) for more tokens (two tokens
+// spill a little at 80; ptxas, sm_90).
+constexpr int gemv_min_blocks_per_sm(int tokens) { return tokens <= 1 ? 3 : 2; }
 // Shared memory a block may use for staged activations; a chunk is the most whole steps
 // (kGemvStepGroups groups) of all the tile's tokens that fit. 1 token: 96 groups, 30720 trits.
 inline constexpr std::size_t kGemvStageBudget = 32 * 1024;

@@ -34,7 +34,7 @@ __device__ __forceinline__ std::int32_t warp_sum(std::int32_t v) {
 // ---- dp4a: kRows rows per warp, kTokens tokens per pass, one K slice per blockIdx.z --------
 
 template <int kTokens, int kRows, class Source>
-__global__ void __launch_bounds__(kGemvThreads, kGemvMinBlocksPerSm)
+__global__ void __launch_bounds__(kGemvThreads, gemv_min_blocks_per_sm(kTokens))
     d243_dp4a_kernel(WeightArgs w, Source x, std::size_t tokens, OutputArgs out, GemvSlice slice) {
   static_assert(kTokens * kRows <= kWarpSize, "one lane stores each (row, token) result");
   extern __shared__ uint4 gemv_stage_words[];

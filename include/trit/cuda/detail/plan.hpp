@@ -121,7 +121,7 @@ inline constexpr std::size_t kMaxBlocksZ = 65535u;
 // weight; more rows per warp share each staged activation load and keep more weight loads
 // in flight per lane, but leave fewer warps for short matrices. The lane code takes 2 to 4
 // rows; 2 is used throughout because 4 rows with 4 or more tokens spill under the
-// 128-register cap of two blocks per SM (ptxas, sm_90). Not tuned on a GPU.
+// register caps of config.hpp's gemv_min_blocks_per_sm (ptxas, sm_90). Not tuned on a GPU.
 struct Dp4aTile {
   int tokens = 1;
   int rows = 2;
