@@ -141,6 +141,7 @@ timeout "$(limit 120 300)" "$tests_bin" >"$out/tests.log" 2>&1
 rc=$?
 counts="$(grep -E '^\[ +(PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?' "$out/tests.log" | sed -E 's/, listed below:?//' | tr '\n' ' ')"
 note "- GPU tests: $(status_of $rc) in $(( $(date +%s) - start )) s: ${counts:-no summary (see tests.log)}"
+tests_status="$(status_of $rc)"
 grep -E '^\[  FAILED  \] [A-Za-z]' "$out/tests.log" | sed 's/^/  - /' | tee -a "$summary"
 reason="$(grep -m 1 -o 'no CUDA device: .*' "$out/tests.log")"
 [[ -n "$reason" ]] && note "  - GPU tests SKIPPED: $reason"
@@ -152,9 +153,9 @@ for candidate in "$(command -v compute-sanitizer 2>/dev/null)" /usr/local/cuda/b
                  /opt/nvidia/*/compute-sanitizer/compute-sanitizer; do
   if [[ -n "$candidate" && -x "$candidate" ]]; then sanitizer="$candidate"; break; fi
 done
-# The tests that need a GPU, on the quick ragged sweep; not the model shapes (their CPU
+# The tests that need a GPU, on the quick ragged sweep; not the model and square shapes (their CPU
 # references take most of the time) nor the 4-million-token grid-y test.
-device_filter='CudaDevice.*:-CudaDevice.ModelShapesMatchTheReference:CudaDevice.Int4ModelShapesMatchTheReference:CudaDevice.TokensBeyondTheGridYLimit'
+device_filter='CudaDevice.*:-CudaDevice.ModelShapesMatchTheReference:CudaDevice.Int4ModelShapesMatchTheReference:CudaDevice.SquareShapeMatchesTheReference:CudaDevice.TokensBeyondTheGridYLimit'
 # racecheck and synccheck watch the shared memory and barriers, which the ragged sweep (both
 # kernels, every staging path, split-K) and the graph test cover.
 barrier_filter='CudaDevice.BothKernelsMatchTheReferenceOnRaggedShapes:CudaDevice.EntryPointsCaptureIntoACudaGraph'
@@ -198,5 +199,7 @@ else
   note "No targets table: the bench did not finish. bench.log ends:"
   tail -n 5 "$out/bench.log" | sed 's/^/    /' | tee -a "$summary"
 fi
+note ""
+note "Bit-identical to the CPU reference (the GPU tests compare every int32 exactly and every float bit for bit): ${tests_status}, ${counts:-no summary}"
 note ""
 note "Total: $(( $(date +%s) - t0 )) s of a ${budget} s budget."

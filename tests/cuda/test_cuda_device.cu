@@ -451,6 +451,20 @@ TEST(CudaDevice, MisalignedPointersGiveTheSameResults) {
   }
 }
 
+// The bench's largest shape, 16384 x 16384, for the token counts of the dp4a kernel (its
+// CPU reference for 128 tokens would take minutes), with and without split-K.
+TEST(CudaDevice, SquareShapeMatchesTheReference) {
+  TRIT_REQUIRE_DEVICE();
+  for (const std::size_t tokens : {1u, 8u}) {
+    const Problem p = make_problem(16384, 16384, tokens, 123, trit::ScaleGranularity::per_row, false);
+    const std::vector<std::int32_t> acc = unpacked_reference_int32(p);
+    for (const unsigned split : {0u, 1u, 4u}) {
+      SCOPED_TRACE("split_k " + std::to_string(split));
+      expect_matches(p, run_on_device(p, tc::KernelChoice::dp4a, true, nullptr, 0, 0, split), acc, true, "dp4a");
+    }
+  }
+}
+
 // A DeviceMatrix used while another device is current is refused before any launch. With
 // one device, a view claiming device 1 stands in for the matrix of another device.
 TEST(CudaDevice, ProductsRefuseAMatrixOfAnotherDevice) {
