@@ -180,10 +180,10 @@ done
 table="$build/bench-table.md"
 rm -f "$table"
 start=$(date +%s)
-timeout "$(limit 150 20)" "$bench_bin" --benchmark_filter='^(copy|trit|trit_split1|cublas_fp16)/' \
+timeout "$(limit 150 20)" "$bench_bin" --benchmark_filter='^(copy|trit|trit_split1|trit_mma3|cublas_fp16)/' \
   --benchmark_out="$out/bench.json" --benchmark_out_format=json --trit_table="$table" >"$out/bench.log" 2>&1
 rc=$?
-note "- bench (trit int8, split_k=1, cuBLAS fp16, copy): $(status_of $rc) in $(( $(date +%s) - start )) s"
+note "- bench (trit int8, split_k=1, 3 mma stages, cuBLAS fp16, copy): $(status_of $rc) in $(( $(date +%s) - start )) s"
 if (( $(left) > 60 )); then
   start=$(date +%s)
   timeout "$(limit 120 5)" "$bench_bin" --benchmark_filter='^(trit_int4|cublas_int8)/' >"$out/bench-extra.log" 2>&1

@@ -305,7 +305,7 @@ void bench_copy(benchmark::State& state) {
 // ---- trit ----------------------------------------------------------------------------------------
 
 void bench_trit(benchmark::State& state, Shape shape, std::size_t tokens, bool int4, unsigned split_k,
-                std::string name) {
+                unsigned mma_stages, std::string name) {
   const trit::PackedMatrix& packed = packed_weights(shape);
   std::vector<std::unique_ptr<tc::DeviceMatrix>> w;
   const std::size_t copies = copies_for(static_cast<double>(tc::device_row_stride(shape.cols) * shape.rows));
@@ -322,6 +322,7 @@ void bench_trit(benchmark::State& state, Shape shape, std::size_t tokens, bool i
   }
   tc::LaunchOptions options;
   options.split_k = split_k;
+  options.mma_stages = mma_stages;
   measure(state, name, shape, tokens, static_cast<double>(w[0]->weight_bytes()), [&](int i) {
     const tc::DeviceMatrix& weights = *w[static_cast<std::size_t>(i) % copies];
     if (int4) {
@@ -437,14 +438,19 @@ void register_benchmarks() {
   for (const Shape& shape : kShapes) {
     for (const std::size_t tokens : kTokenCounts) {
       const std::string trit_name = key("trit", shape, tokens);
-      configure(benchmark::RegisterBenchmark(trit_name.c_str(), bench_trit, shape, tokens, false, 0u, trit_name));
+      configure(benchmark::RegisterBenchmark(trit_name.c_str(), bench_trit, shape, tokens, false, 0u, 0u, trit_name));
       if (tokens != 8) {
         // The same without split-K, to see what the automatic choice is worth (GEMV and GEMM).
         const std::string unsplit = key("trit_split1", shape, tokens);
-        configure(benchmark::RegisterBenchmark(unsplit.c_str(), bench_trit, shape, tokens, false, 1u, unsplit));
+        configure(benchmark::RegisterBenchmark(unsplit.c_str(), bench_trit, shape, tokens, false, 1u, 0u, unsplit));
+      }
+      if (tokens == 128) {
+        // The mma kernel with a three-stage copy pipeline instead of two.
+        const std::string staged = key("trit_mma3", shape, tokens);
+        configure(benchmark::RegisterBenchmark(staged.c_str(), bench_trit, shape, tokens, false, 0u, 3u, staged));
       }
       const std::string int4_name = key("trit_int4", shape, tokens);
-      configure(benchmark::RegisterBenchmark(int4_name.c_str(), bench_trit, shape, tokens, true, 0u, int4_name));
+      configure(benchmark::RegisterBenchmark(int4_name.c_str(), bench_trit, shape, tokens, true, 0u, 0u, int4_name));
       const std::string fp16 = key("cublas_fp16", shape, tokens);
       configure(benchmark::RegisterBenchmark(fp16.c_str(), bench_cublas_fp16, shape, tokens, fp16));
       const std::string int8 = key("cublas_int8", shape, tokens);
@@ -494,8 +500,8 @@ void print_targets(std::FILE* out) {
 
   std::fprintf(out, "\n## Every shape (us per product; ratio = cuBLAS fp16 time / trit time)\n\n");
   std::fprintf(out,
-               "| shape | N | trit | trit split_k=1 | trit int4 | cuBLAS fp16 | cuBLAS int8 | fp16/trit | trit weight GB/s "
-               "| of copy |\n|---|---|---|---|---|---|---|---|---|---|\n");
+               "| shape | N | trit | trit split_k=1 | trit 3 stages | trit int4 | cuBLAS fp16 | cuBLAS int8 | fp16/trit "
+               "| trit weight GB/s | of copy |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
   const auto us = [](const Result* r) { return r == nullptr ? std::string("-") : std::to_string(r->seconds * 1e6); };
   for (const Shape& shape : kShapes) {
     for (const std::size_t tokens : kTokenCounts) {
@@ -507,9 +513,10 @@ void print_targets(std::FILE* out) {
       if (t != nullptr && c != nullptr) std::snprintf(ratio, sizeof ratio, "%.2f", c->seconds / t->seconds);
       if (t != nullptr) std::snprintf(gbps, sizeof gbps, "%.0f", t->weight_gbps);
       if (t != nullptr && copy_gbps() > 0.0) std::snprintf(frac, sizeof frac, "%.2f", t->weight_gbps / copy_gbps());
-      std::fprintf(out, "| %s %zux%zu | %zu | %s | %s | %s | %s | %s | %s | %s | %s |\n", shape.name, shape.rows,
+      std::fprintf(out, "| %s %zux%zu | %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", shape.name, shape.rows,
                    shape.cols, tokens, us(t).c_str(), us(find("trit_split1", shape, tokens)).c_str(),
-                   us(find("trit_int4", shape, tokens)).c_str(), us(c).c_str(),
+                   us(find("trit_mma3", shape, tokens)).c_str(), us(find("trit_int4", shape, tokens)).c_str(),
+                   us(c).c_str(),
                    us(find("cublas_int8", shape, tokens)).c_str(), ratio, gbps, frac);
     }
   }

@@ -188,11 +188,13 @@ void enqueue_both(const Problem& p, DeviceProblem& d, const tc::LaunchOptions& o
 }
 
 DeviceResult run_on_device(const Problem& p, tc::KernelChoice kernel, bool with_bias, cudaStream_t stream,
-                           std::size_t int4_stride = 0, std::size_t out_pad = 0, unsigned split_k = 0) {
+                           std::size_t int4_stride = 0, std::size_t out_pad = 0, unsigned split_k = 0,
+                           unsigned mma_stages = 0) {
   DeviceProblem d(p, int4_stride, out_pad);
   tc::LaunchOptions options;
   options.kernel = kernel;
   options.split_k = split_k;
+  options.mma_stages = mma_stages;
   enqueue_both(p, d, options, with_bias, stream);
   return download_results(p, d, stream);
 }
@@ -267,8 +269,10 @@ TEST(CudaDevice, BothKernelsMatchTheReferenceOnRaggedShapes) {
           const unsigned split = seed % 3 == 0 ? 0u : (seed % 3 == 1 ? 1u : 3u);
           for (const tc::KernelChoice kernel : {tc::KernelChoice::dp4a, tc::KernelChoice::mma}) {
             if (kernel == tc::KernelChoice::mma && !aligned_here) continue;
-            expect_matches(p, run_on_device(p, kernel, seed % 4 != 0, stream, int4_stride, seed % 2, split), acc,
-                           seed % 4 != 0, tc::kernel_name(kernel));
+            // mma_stages: the default (2) or 3, alternating with the seed.
+            const unsigned stages = seed % 5 < 2 ? 3u : 0u;
+            expect_matches(p, run_on_device(p, kernel, seed % 4 != 0, stream, int4_stride, seed % 2, split, stages),
+                           acc, seed % 4 != 0, tc::kernel_name(kernel));
           }
         }
       }
@@ -300,6 +304,10 @@ TEST(CudaDevice, ModelShapesMatchTheReference) {
       for (const tc::KernelChoice kernel : {tc::KernelChoice::automatic, tc::KernelChoice::dp4a, tc::KernelChoice::mma}) {
         SCOPED_TRACE(shape.name);
         expect_matches(p, run_on_device(p, kernel, true, nullptr), acc, true, tc::kernel_name(kernel));
+      }
+      if (tokens == 128) {
+        SCOPED_TRACE(std::string(shape.name) + ", three mma stages");
+        expect_matches(p, run_on_device(p, tc::KernelChoice::mma, true, nullptr, 0, 0, 0, 3), acc, true, "mma");
       }
     }
   }
@@ -371,6 +379,7 @@ TEST(CudaDevice, EntryPointsCaptureIntoACudaGraph) {
         tc::LaunchOptions options;
         options.kernel = kernel;
         options.split_k = split;
+        options.mma_stages = split == 3 ? 3 : 0;
         cudaGraph_t graph = nullptr;
         tc::detail::check_cuda(cudaStreamBeginCapture(owned.stream, cudaStreamCaptureModeThreadLocal), "test",
                                "cudaStreamBeginCapture");

@@ -448,6 +448,21 @@ TEST(CudaPlan, OutputChecksResolveStrides) {
   expect_invalid([&] { tcd::check_bias(fake_device_pointer<const float>(0x50001), "fn"); }, "bias");
 }
 
+TEST(CudaPlan, MmaStagesAreTwoOrThree) {
+  tc::LaunchOptions options;
+  EXPECT_NO_THROW(tcd::check_options(options, "fn"));
+  options.mma_stages = 2;
+  EXPECT_NO_THROW(tcd::check_options(options, "fn"));
+  options.mma_stages = 3;
+  EXPECT_NO_THROW(tcd::check_options(options, "fn"));
+  for (const unsigned bad : {1u, 4u, 100u}) {
+    options.mma_stages = bad;
+    expect_invalid([&] { tcd::check_options(options, "fn"); }, "options.mma_stages is " + std::to_string(bad));
+  }
+  // Three stages fit three blocks an SM instead of four; automatic split-K aims for that.
+  EXPECT_EQ(tcd::mma_plan(6912, 2560, 128, 0, 132, "test", 3).grid.blocks_z, 2u);
+}
+
 // ---- The device types without a device ----------------------------------------------------------
 
 TEST(CudaDeviceTypes, DefaultDeviceMatrixIsEmpty) {

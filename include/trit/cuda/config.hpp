@@ -60,9 +60,15 @@ inline constexpr int kMmaWarpRows = kMmaFragsM * kMmaFragRows;
 inline constexpr int kMmaBlockRows = kMmaWarpsPerBlock * kMmaWarpRows;
 inline constexpr int kMmaBlockTokens = kMmaFragsN * kMmaFragTokens;
 inline constexpr int kMmaThreads = kMmaWarpsPerBlock * kWarpSize;
-// Blocks per SM the mma kernel is compiled for (__launch_bounds__): as many as its 48 KiB of
-// shared memory allow on an H100. It bounds registers at 255, which the kernel fits unspilled.
-inline constexpr int kMmaMinBlocksPerSm = 4;
+// Stages of the mma kernel's cp.async pipeline: groups in flight while one is multiplied.
+// Two (48 KiB of shared memory a block) unless LaunchOptions::mma_stages asks for three
+// (72 KiB for int8 activations). Which is faster has not been measured; the bench runs both.
+inline constexpr int kMmaDefaultStages = 2;
+inline constexpr int kMmaMaxStages = 3;
+// Blocks per SM the mma kernel is compiled for (__launch_bounds__): as many as its shared
+// memory allows on an H100 (228 KiB an SM). Either way registers stay bounded at 255, which
+// the kernel fits unspilled.
+constexpr int mma_min_blocks_per_sm(int stages) { return stages <= 2 ? 4 : 3; }
 // A staged group holds 320 activations per token: digit i of a group multiplies activations
 // [64 i, 64 i + 64), so a thread's 16 weight bytes meet 16 consecutive staged bytes.
 inline constexpr int kStageRowBytes = 320;

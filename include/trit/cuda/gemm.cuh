@@ -101,6 +101,35 @@ inline void finish_split(const WeightArgs& w, std::size_t tokens, const OutputAr
                                                                                                        out);
 }
 
+// More than 48 KiB of dynamic shared memory needs the kernel's consent, once per device.
+template <class Kernel>
+void allow_shared_bytes(Kernel* kernel, std::size_t bytes, const char* fn) {
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> done[kCachedDevices];  // per instantiation, i.e. per kernel
+  if (bytes <= 48 * 1024) return;
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), fn, "cudaGetDevice");
+  if (device >= 0 && device < kCachedDevices && done[device].load(std::memory_order_relaxed) != 0) return;
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)), fn,
+             "cudaFuncSetAttribute");
+  if (device >= 0 && device < kCachedDevices) done[device].store(1, std::memory_order_relaxed);
+}
+
+template <class Source, int kStages>
+void launch_mma(const WeightArgs& w, const Source& x, std::size_t tokens, const OutputArgs& out,
+                const LaunchOptions& options, int sm_count, cudaStream_t stream, const char* fn) {
+  const MmaPlan plan = mma_plan(w.rows, w.cols, tokens, options.split_k, sm_count, fn, kStages);
+  constexpr std::size_t bytes = MmaSharedLayout<Source, kStages>::kBytes;
+  allow_shared_bytes(d243_mma_kernel<Source, kStages>, bytes, fn);
+  OutputArgs split_out = out;
+  const bool split = plan.grid.blocks_z > 1;
+  if (split) prepare_split(w, tokens, split_out, stream, fn);
+  d243_mma_kernel<Source, kStages><<<dim3(plan.grid.blocks_x, plan.grid.blocks_y, plan.grid.blocks_z),
+                                     dim3(plan.grid.threads), bytes, stream>>>(w, x, tokens, split_out,
+                                                                               plan.groups_per_split);
+  if (split) finish_split(w, tokens, split_out, stream, fn);
+}
+
 template <int kTokens, int kRows, class Source>
 void launch_dp4a_tile(const WeightArgs& w, const Source& x, std::size_t tokens, OutputArgs out, const GemvPlan& plan,
                       cudaStream_t stream, const char* fn) {
@@ -119,7 +148,9 @@ void launch(const WeightArgs& w, const Source& x, std::size_t tokens, const Outp
   KernelChoice kernel = KernelChoice::dp4a;
   if constexpr (Source::kAligned) {
     bool mma_runs_here = false;
-    if (needs_mma_query(requested, tokens)) mma_runs_here = mma_kernel_runs_here(d243_mma_kernel<Source>, fn);
+    if (needs_mma_query(requested, tokens)) {
+      mma_runs_here = mma_kernel_runs_here(d243_mma_kernel<Source, kMmaDefaultStages>, fn);
+    }
     kernel = resolve_kernel(requested, tokens, mma_runs_here, fn);
   } else {
     // The mma kernel copies activations with 16-byte asynchronous copies only.
@@ -133,13 +164,11 @@ void launch(const WeightArgs& w, const Source& x, std::size_t tokens, const Outp
   (void)cudaGetLastError();
   if (kernel == KernelChoice::mma) {
     if constexpr (Source::kAligned) {
-      const MmaPlan plan = mma_plan(w.rows, w.cols, tokens, options.split_k, sm_count, fn);
-      OutputArgs split_out = out;
-      const bool split = plan.grid.blocks_z > 1;
-      if (split) prepare_split(w, tokens, split_out, stream, fn);
-      d243_mma_kernel<Source><<<dim3(plan.grid.blocks_x, plan.grid.blocks_y, plan.grid.blocks_z),
-                                dim3(plan.grid.threads), 0, stream>>>(w, x, tokens, split_out, plan.groups_per_split);
-      if (split) finish_split(w, tokens, split_out, stream, fn);
+      if (options.mma_stages == 3) {
+        launch_mma<Source, 3>(w, x, tokens, out, options, sm_count, stream, fn);
+      } else {
+        launch_mma<Source, kMmaDefaultStages>(w, x, tokens, out, options, sm_count, stream, fn);
+      }
     }
   } else {
     const GemvPlan plan = gemv_plan(w.rows, w.cols, tokens, options.split_k, sm_count, fn);
@@ -203,6 +232,7 @@ void run_product(const DeviceMatrixView& w, const Activations& x, const ProductO
     out.y_stride = check_output(result.y, result.stride, w.rows, "y", fn);
   }
   check_bias(result.bias, fn);
+  check_options(options, fn);
   check_device(w, fn);
   if constexpr (std::is_same<Activations, DeviceInt4Activations>::value) {
     launch_with_source<Int4Source>(weight_args(w), layout, out, options, stream, fn);

@@ -74,6 +74,8 @@ struct LaunchOptions {
   // launcher choose from the shape and the SM count; 1 turns it off. Splitting adds a
   // memset and an epilogue launch, and is worth it only when the rows alone leave SMs idle.
   unsigned split_k = 0;
+  // Stages of the mma kernel's copy pipeline: 0 (kMmaDefaultStages), 2 or 3.
+  unsigned mma_stages = 0;
 };
 
 }  // namespace cuda

@@ -124,36 +124,46 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 #endif
 
-// Shared memory of the mma kernel: the activation stager's region, then two weight stages.
+// Shared memory of the mma kernel (dynamic): the activation stager's region, then kStages
+// weight stages. int8 activations are copied as they are, one stage per pipeline stage;
+// packed int4 activations are copied packed (half the bytes) into kStages copy buffers and
+// expanded into one int8 stage in front of them.
 inline constexpr std::size_t kActivationStageBytes = static_cast<std::size_t>(kMmaBlockTokens) * kStageRowBytes;
-inline constexpr std::size_t kStagerBytes = 2 * kActivationStageBytes;
 inline constexpr std::size_t kWeightStageBytes = static_cast<std::size_t>(kMmaBlockRows) * dense243::kGroupBytes;
-inline constexpr std::size_t kMmaSharedBytes = kStagerBytes + 2 * kWeightStageBytes;
-static_assert(kMmaSharedBytes <= 48 * 1024, "the mma kernel's shared memory must fit the static limit");
+
+template <class Source, int kStages>
+struct MmaSharedLayout {
+  static constexpr bool kExpands = Source::kBytesPer16 != 16;
+  static constexpr std::size_t kCopyBufferBytes =
+      static_cast<std::size_t>(kMmaBlockTokens) * kStageChunks * Source::kBytesPer16;
+  static constexpr std::size_t kStagerBytes = (kExpands ? kActivationStageBytes : 0) + kStages * kCopyBufferBytes;
+  static constexpr std::size_t kBytes = kStagerBytes + kStages * kWeightStageBytes;
+};
+static_assert(MmaSharedLayout<Int8Source<true>, 2>::kBytes <= 48 * 1024,
+              "the default pipeline fits without opting in to more shared memory");
 
 #if TRIT_CUDA_HAS_MMA
 
 // Brings the block's activations of one group into shared memory (layout in mma_tile.hpp).
-// issue() starts copying a group into one of two buffers while the MMAs read the other;
+// issue() starts copying a group into one of kStages buffers while the MMAs read another;
 // ready() returns the staged group once the caller has waited for the copies and
-// synchronised. int8 rows are copied as they are, two stages in the region. Packed int4
-// rows are copied packed (half the bytes) into two buffers and expanded by ready() into a
-// single stage, behind one more barrier. A 16-byte copy that would reach past K (the last
+// synchronised. int8 rows are copied as they are. Packed int4 rows are copied packed (half
+// the bytes) and expanded by ready() into a single stage, behind one more barrier. A 16-byte copy that would reach past K (the last
 // group of a row) is replaced by a store of the bytes inside K and zeros.
-template <class Source>
+template <class Source, int kStages>
 class ActivationStager {
  public:
-  static constexpr bool kExpands = Source::kBytesPer16 != 16;
+  using Layout = MmaSharedLayout<Source, kStages>;
+  static constexpr bool kExpands = Layout::kExpands;
   static constexpr int kCopyChunks = kStageChunks * Source::kBytesPer16 / 16;  // 16-byte copies per token
   static constexpr std::size_t kValuesPerCopy = 16 * 16 / Source::kBytesPer16;
-  static constexpr std::size_t kCopyBufferBytes = static_cast<std::size_t>(kMmaBlockTokens) * kCopyChunks * 16;
+  static constexpr std::size_t kCopyBufferBytes = Layout::kCopyBufferBytes;
   static constexpr int kCopiesPerThread = kMmaBlockTokens * kCopyChunks / kMmaThreads;
   static constexpr int kStageChunksPerThread = kMmaBlockTokens * kStageChunks / kMmaThreads;
   static_assert(kMmaBlockTokens * kCopyChunks % kMmaThreads == 0, "copies divide evenly among threads");
   static_assert(kMmaBlockTokens * kStageChunks % kMmaThreads == 0, "stage chunks divide evenly among threads");
-  static_assert(kExpands ? kActivationStageBytes + 2 * kCopyBufferBytes <= kStagerBytes
-                         : kCopyBufferBytes == kActivationStageBytes,
-                "the stager's buffers fit its region");
+  static_assert(kCopyBufferBytes == static_cast<std::size_t>(kMmaBlockTokens) * kCopyChunks * 16,
+                "a copy buffer holds every copy of a group");
 
   __device__ ActivationStager(const Source& x, std::size_t cols, std::size_t n0, std::size_t tokens,
                               std::uint8_t* region)
@@ -278,14 +288,16 @@ __device__ __forceinline__ void mma_group(const std::uint8_t* weights, const std
 #endif
 
 // Blocks with blockIdx.z = s take groups [s * groups_per_split, ...) of K (split-K).
-// Weights and activations of group G + 1 are copied (cp.async) into one half of the
-// double-buffered stages while the MMAs of group G read the other half.
-template <class Source>
-__global__ void __launch_bounds__(kMmaThreads, kMmaMinBlocksPerSm)
+// A kStages-deep cp.async pipeline: while the MMAs of group G run, the weights and
+// activations of groups G + 1 .. G + kStages - 1 are being copied into the other stages.
+template <class Source, int kStages>
+__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks_per_sm(kStages))
     d243_mma_kernel(WeightArgs w, Source x, std::size_t tokens, OutputArgs out, std::uint32_t groups_per_split) {
+  static_assert(kStages >= 2 && kStages <= kMmaMaxStages, "two or three pipeline stages");
 #if TRIT_CUDA_HAS_MMA
-  __shared__ alignas(16) std::uint8_t shared[kMmaSharedBytes];
-  std::uint8_t* const weight_stages = shared + kStagerBytes;
+  extern __shared__ uint4 mma_shared_words[];
+  std::uint8_t* const shared = reinterpret_cast<std::uint8_t*>(mma_shared_words);
+  std::uint8_t* const weight_stages = shared + MmaSharedLayout<Source, kStages>::kStagerBytes;
   const int warp = static_cast<int>(threadIdx.x) / kWarpSize;
   const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const int g = lane / 4;
@@ -297,28 +309,37 @@ __global__ void __launch_bounds__(kMmaThreads, kMmaMinBlocksPerSm)
   for (std::size_t n0 = static_cast<std::size_t>(blockIdx.y) * kMmaBlockTokens; n0 < tokens;
        n0 += static_cast<std::size_t>(gridDim.y) * kMmaBlockTokens) {
     std::int32_t acc[kMmaFragsM][kMmaFragsN][4] = {};
-    ActivationStager<Source> stager(x, w.cols, n0, tokens, shared);
-    stage_weights(w, block_row0, begin, weight_stages);
-    stager.issue(begin, 0);
-    cp_async_commit();
+    ActivationStager<Source, kStages> stager(x, w.cols, n0, tokens, shared);
+    // Fill all stages but one. Every stage commits a copy group, empty or not, so that
+    // waiting for all but the newest kStages - 2 groups always means "group G is here".
+    for (int s = 0; s < kStages - 1; ++s) {
+      const std::uint32_t group = begin + static_cast<std::uint32_t>(s);
+      if (group < end) {
+        stage_weights(w, block_row0, group, weight_stages + s * kWeightStageBytes);
+        stager.issue(group, s);
+      }
+      cp_async_commit();
+    }
 
     for (std::uint32_t group = begin; group < end; ++group) {
-      const int current = static_cast<int>((group - begin) & 1);
-      if (group + 1 < end) {
-        // The other buffers were last read in the previous iteration, before its closing
-        // barrier.
-        stage_weights(w, block_row0, group + 1, weight_stages + (current ^ 1) * kWeightStageBytes);
-        stager.issue(group + 1, current ^ 1);
-        cp_async_commit();
-        cp_async_wait<1>();
-      } else {
-        cp_async_wait<0>();
-      }
+      const int current = static_cast<int>((group - begin) % kStages);
+      cp_async_wait<kStages - 2>();
+      // Group G's copies (and the plain stores issue() made) are visible to every thread, and
+      // every thread is done with group G - 1, whose stage the next issue refills.
       __syncthreads();
+      const std::uint32_t ahead = group + kStages - 1;
+      if (ahead < end) {
+        const int slot = static_cast<int>((ahead - begin) % kStages);
+        stage_weights(w, block_row0, ahead, weight_stages + slot * kWeightStageBytes);
+        stager.issue(ahead, slot);
+      }
+      cp_async_commit();
       const std::uint8_t* activations = stager.ready(group, current);
       mma_group(weight_stages + current * kWeightStageBytes, activations, warp, g, t, acc);
-      __syncthreads();
     }
+    // The next token tile's first copies must not land in stages still being read.
+    cp_async_wait<0>();
+    __syncthreads();
 
     const std::size_t warp_row0 = block_row0 + static_cast<std::size_t>(warp) * kMmaWarpRows;
 #pragma unroll

@@ -199,19 +199,27 @@ struct MmaPlan {
   std::uint32_t groups_per_split = 0;
 };
 
+// `stages` sets how many blocks fit an SM, which automatic split-K aims to fill.
 inline MmaPlan mma_plan(std::size_t rows, std::size_t cols, std::size_t tokens, unsigned requested_split, int sm_count,
-                        const char* fn) {
+                        const char* fn, int stages = kMmaDefaultStages) {
   const std::size_t blocks_x = ceil_div(rows, kMmaBlockRows);
   trit::detail::require(blocks_x <= kMaxBlocksX, fn, "w has too many rows (", rows, ") for one launch");
   const std::size_t tiles = ceil_div(tokens, kMmaBlockTokens);
   const std::size_t blocks_y = tiles < kMaxBlocksY ? tiles : kMaxBlocksY;
-  const std::size_t target_blocks = static_cast<std::size_t>(sm_count > 0 ? sm_count : 1) * kMmaMinBlocksPerSm;
+  const std::size_t target_blocks =
+      static_cast<std::size_t>(sm_count > 0 ? sm_count : 1) * static_cast<std::size_t>(mma_min_blocks_per_sm(stages));
   const SplitK split = plan_split_k(device_groups(cols), blocks_x * blocks_y, target_blocks, 1, requested_split);
   MmaPlan plan;
   plan.grid = LaunchGrid{static_cast<unsigned>(blocks_x), static_cast<unsigned>(blocks_y), split.splits,
                          static_cast<unsigned>(kMmaThreads)};
   plan.groups_per_split = split.groups_per_split;
   return plan;
+}
+
+inline void check_options(const LaunchOptions& options, const char* fn) {
+  trit::detail::require(options.mma_stages == 0 || (options.mma_stages >= 2 && options.mma_stages <= kMmaMaxStages),
+                        fn, "options.mma_stages is ", options.mma_stages, "; it must be 0 (the default), 2 or ",
+                        kMmaMaxStages);
 }
 
 // The kernel that runs: `automatic` resolved by the token count, and an explicit mma
