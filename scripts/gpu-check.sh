@@ -8,7 +8,7 @@
 # So the binaries are built here, on the CPU machine, for sm_90, and carried there:
 #
 #   here:   scripts/gpu-check.sh --prepare
-#           builds build-gpu/ (CMAKE_CUDA_ARCHITECTURES=90, Release; about 3 minutes on
+#           builds build-gpu/ (CMAKE_CUDA_ARCHITECTURES=90, Release; 3 to 5 minutes on
 #           2 cores) and gathers the two binaries and the shared libraries the GPU machine
 #           lacks (Google Benchmark, the CUDA runtime they were linked with) in
 #           build-gpu/bundle/ (a few MiB).
