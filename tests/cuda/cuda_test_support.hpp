@@ -76,15 +76,8 @@ inline trit::cuda::PackedInt4 packed_int4(const Problem& p, std::size_t stride =
   return trit::cuda::pack_int4(p.x.data(), p.tokens, p.cols, p.x_stride, stride);
 }
 
-// The weight bytes laid out as a DeviceMatrix holds them (rows padded to 16 bytes).
-inline std::vector<std::uint8_t> device_layout(const trit::PackedMatrix& w) {
-  const std::size_t stride = trit::cuda::device_row_stride(w.cols());
-  std::vector<std::uint8_t> bytes(w.rows() * stride, 0);
-  for (std::size_t m = 0; m < w.rows(); ++m) {
-    for (std::size_t j = 0; j < w.row_bytes(); ++j) bytes[m * stride + j] = w.row(m)[j];
-  }
-  return bytes;
-}
+// Padding that makes a row of `cols` int8 values a multiple of 16 bytes.
+inline std::size_t aligning_pad(std::size_t cols) { return (16 - cols % 16) % 16; }
 
 // ---- References --------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -39,42 +40,131 @@ struct AlignmentCheckedSource : Source {
   }
 };
 
+// Where a replayed kernel's results go. With split-K the slices' sums are added into an
+// int32 buffer (what the device does with atomics into the output's memory) and the
+// epilogue runs once at the end; without, every result is stored as the kernel stores it.
+class ReplayOutput {
+ public:
+  ReplayOutput(const tcd::WeightArgs& w, std::size_t tokens, const tcd::OutputArgs& out, bool split)
+      : w_(w), tokens_(tokens), out_(out), split_(split) {
+    if (split_) {
+      partial_.assign(tokens * w.rows, 0);
+      out_.partial = partial_.data();
+      out_.partial_stride = w.rows;
+    }
+  }
+  const tcd::OutputArgs& args() const { return out_; }
+  void finish() const {
+    if (!split_) return;
+    for (std::size_t n = 0; n < tokens_; ++n) {
+      for (std::size_t m = 0; m < w_.rows; ++m) {
+        tcd::OutputArgs plain = out_;
+        plain.partial = nullptr;
+        tcd::store_result(plain, w_, n, m, partial_[n * w_.rows + m]);
+      }
+    }
+  }
+
+ private:
+  tcd::WeightArgs w_;
+  std::size_t tokens_;
+  tcd::OutputArgs out_;
+  bool split_;
+  std::vector<std::int32_t> partial_;
+};
+
+// A 16-byte aligned host buffer standing in for shared memory.
+struct StageBuffer {
+  explicit StageBuffer(std::size_t bytes) : words((bytes + 15) / 16 + 1) {}
+  std::uint8_t* data() { return reinterpret_cast<std::uint8_t*>(words.data()); }
+  struct alignas(16) Word {
+    std::uint8_t b[16];
+  };
+  std::vector<Word> words;
+};
+
 // ---- dp4a ----------------------------------------------------------------------------------
 
+// Every block of the grid the launcher plans, every thread of it: the staging by all
+// kGemvThreads threads between the barriers, then every lane's dot products, warp sums.
 template <int kTokens, int kRows, class Source>
-void replay_dp4a_tiles(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, const tcd::OutputArgs& out) {
-  for (std::size_t m0 = 0; m0 < w.rows; m0 += kRows) {
-    for (std::size_t n0 = 0; n0 < tokens; n0 += kTokens) {
-      const int count = static_cast<int>(std::min<std::size_t>(kTokens, tokens - n0));
-      std::int32_t warp_total[kRows][kTokens] = {};
-      for (int lane = 0; lane < tc::kWarpSize; ++lane) {
-        std::int32_t acc[kRows][kTokens] = {};
-        tcd::gemv_lane_accumulate<kTokens, kRows>(w, m0, x, n0, count, lane, acc);
-        for (int r = 0; r < kRows; ++r) {
-          for (int n = 0; n < kTokens; ++n) warp_total[r][n] += acc[r][n];
+void replay_dp4a_tiles(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, const tcd::OutputArgs& out,
+                       const tcd::GemvPlan& plan) {
+  ASSERT_EQ(plan.tile.tokens, kTokens);
+  ASSERT_EQ(plan.tile.rows, kRows);
+  StageBuffer stage(plan.shared_bytes);
+  const ReplayOutput output(w, tokens, out, plan.grid.blocks_z > 1);
+  for (unsigned z = 0; z < plan.grid.blocks_z; ++z) {
+    const std::uint32_t begin = z * plan.slice.groups_per_split;
+    const std::uint32_t end = std::min(w.groups, begin + plan.slice.groups_per_split);
+    ASSERT_LT(begin, end) << "an empty split-K slice";
+    for (unsigned bx = 0; bx < plan.grid.blocks_x; ++bx) {
+      for (std::size_t n0 = 0; n0 < tokens; n0 += kTokens) {
+        const int count = static_cast<int>(std::min<std::size_t>(kTokens, tokens - n0));
+        std::vector<std::array<std::array<std::int32_t, kRows * kTokens>, tc::kWarpSize>> acc(
+            tc::kGemvWarpsPerBlock);
+        for (auto& warp : acc) {
+          for (auto& lane : warp) lane.fill(0);
         }
-      }
-      for (int r = 0; r < kRows; ++r) {
-        for (int n = 0; n < count; ++n) {
-          if (m0 + r < w.rows) tcd::store_result(out, w, n0 + n, m0 + r, warp_total[r][n]);
+        for (std::uint32_t chunk0 = begin; chunk0 < end; chunk0 += plan.slice.chunk_groups) {
+          const std::uint32_t groups = std::min(plan.slice.chunk_groups, end - chunk0);
+          ASSERT_LE(static_cast<std::size_t>(count) * tcd::gemv_stage_row_bytes(groups), plan.shared_bytes);
+          std::fill(stage.data(), stage.data() + plan.shared_bytes, std::uint8_t{0xA5});
+          for (int thread = 0; thread < tc::kGemvThreads; ++thread) {
+            tcd::gemv_stage(x, w.cols, n0, count, chunk0, groups, stage.data(), thread, tc::kGemvThreads);
+          }
+          for (int warp = 0; warp < tc::kGemvWarpsPerBlock; ++warp) {
+            const std::size_t m0 = (static_cast<std::size_t>(bx) * tc::kGemvWarpsPerBlock + warp) * kRows;
+            if (m0 >= w.rows) continue;
+            const std::uint8_t* rows[kRows];
+            for (int r = 0; r < kRows; ++r) rows[r] = w.row(std::min(m0 + r, w.rows - 1));
+            for (int lane = 0; lane < tc::kWarpSize; ++lane) {
+              if (tcd::gemv_lane_group(chunk0, lane) >= chunk0 + groups) continue;
+              tcd::Words16 first[kRows];
+              tcd::gemv_load_weights<kRows>(rows, tcd::gemv_lane_group(chunk0, lane), lane, first);
+              std::int32_t lane_acc[kRows][kTokens];
+              for (int r = 0; r < kRows; ++r) {
+                for (int n = 0; n < kTokens; ++n) lane_acc[r][n] = acc[warp][lane][r * kTokens + n];
+              }
+              tcd::gemv_lane_chunk<kTokens, kRows>(rows, stage.data(), chunk0, groups, count, lane, first, lane_acc);
+              for (int r = 0; r < kRows; ++r) {
+                for (int n = 0; n < kTokens; ++n) acc[warp][lane][r * kTokens + n] = lane_acc[r][n];
+              }
+            }
+          }
+        }
+        for (int warp = 0; warp < tc::kGemvWarpsPerBlock; ++warp) {
+          const std::size_t m0 = (static_cast<std::size_t>(bx) * tc::kGemvWarpsPerBlock + warp) * kRows;
+          if (m0 >= w.rows) continue;
+          for (int r = 0; r < kRows; ++r) {
+            for (int n = 0; n < count; ++n) {
+              std::int32_t total = 0;
+              for (int lane = 0; lane < tc::kWarpSize; ++lane) {
+                total = tcd::wrapping_add(total, acc[warp][lane][r * kTokens + n]);
+              }
+              if (m0 + r < w.rows) tcd::emit_result(output.args(), w, n0 + n, m0 + r, total);
+            }
+          }
         }
       }
     }
   }
+  output.finish();
 }
 
-// The tile the launcher picks for this many tokens.
+// The tile and split the launcher picks for this many tokens (split_k as LaunchOptions).
 template <class Source>
-void replay_dp4a(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, const tcd::OutputArgs& out) {
-  const tcd::Dp4aTile tile = tcd::dp4a_tile(tokens);
-  if (tile.tokens == 1) {
-    replay_dp4a_tiles<1, 1>(w, x, tokens, out);
-  } else if (tile.tokens == 2) {
-    replay_dp4a_tiles<2, 1>(w, x, tokens, out);
-  } else if (tile.tokens == 4) {
-    replay_dp4a_tiles<4, 2>(w, x, tokens, out);
+void replay_dp4a(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, const tcd::OutputArgs& out,
+                 unsigned split_k = 1) {
+  const tcd::GemvPlan plan = tcd::gemv_plan(w.rows, w.cols, tokens, split_k, 132, "replay");
+  if (plan.tile.tokens == 1) {
+    replay_dp4a_tiles<1, 2>(w, x, tokens, out, plan);
+  } else if (plan.tile.tokens == 2) {
+    replay_dp4a_tiles<2, 2>(w, x, tokens, out, plan);
+  } else if (plan.tile.tokens == 4) {
+    replay_dp4a_tiles<4, 2>(w, x, tokens, out, plan);
   } else {
-    replay_dp4a_tiles<tc::kGemvMaxTokens, 4>(w, x, tokens, out);
+    replay_dp4a_tiles<tc::kGemvMaxTokens, 2>(w, x, tokens, out, plan);
   }
 }
 
@@ -114,28 +204,32 @@ inline void emulate_mma_m16n8k32(const std::uint32_t (&a)[32][4], const std::uin
   }
 }
 
-// One block of the mma kernel, for every block of the grid.
+// One block of the mma kernel, for every block of the grid the launcher plans.
 template <class Source>
-void replay_mma(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, const tcd::OutputArgs& out) {
+void replay_mma(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, const tcd::OutputArgs& out,
+                unsigned split_k = 1) {
+  const tcd::MmaPlan plan = tcd::mma_plan(w.rows, w.cols, tokens, split_k, 132, "replay");
+  const ReplayOutput output(w, tokens, out, plan.grid.blocks_z > 1);
   using tc::kMmaFragsM;
   using tc::kMmaFragsN;
   std::vector<std::uint8_t> activation_stage(static_cast<std::size_t>(tc::kMmaBlockTokens) * tc::kStageRowBytes);
   std::vector<std::uint8_t> weight_stage(static_cast<std::size_t>(tc::kMmaBlockRows) * trit::dense243::kGroupBytes);
-  const tcd::Words16 zero{{0u, 0u, 0u, 0u}};
 
+  for (unsigned z = 0; z < plan.grid.blocks_z; ++z) {
+  const std::uint32_t begin = z * plan.groups_per_split;
+  const std::uint32_t end = std::min(w.groups, begin + plan.groups_per_split);
+  ASSERT_LT(begin, end) << "an empty split-K slice";
   for (std::size_t block_row0 = 0; block_row0 < w.rows; block_row0 += tc::kMmaBlockRows) {
     for (std::size_t n0 = 0; n0 < tokens; n0 += tc::kMmaBlockTokens) {
       std::int32_t acc[tc::kMmaWarpsPerBlock][32][kMmaFragsM][kMmaFragsN][4] = {};
 
-      for (std::uint32_t group = 0; group < w.groups(); ++group) {
+      for (std::uint32_t group = begin; group < end; ++group) {
         // What the stager and stage_weights leave in shared memory.
         for (int token = 0; token < tc::kMmaBlockTokens; ++token) {
           const std::size_t n = n0 + static_cast<std::size_t>(token);
           const bool valid = n < tokens;
           for (int chunk = 0; chunk < tc::kStageChunks; ++chunk) {
-            const tcd::Words16 v = group < w.full_groups
-                                       ? (valid ? x.load16(n, tcd::staged_chunk_k(group, chunk)) : zero)
-                                       : tcd::staged_tail_chunk(x, w, n, valid, chunk);
+            const tcd::Words16 v = tcd::staged_chunk(x, w.cols, n, valid, group, chunk);
             tcd::store_staged16(activation_stage.data() + static_cast<std::size_t>(token) * tc::kStageRowBytes +
                                     16 * static_cast<std::size_t>(chunk),
                                 v);
@@ -206,7 +300,7 @@ void replay_mma(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, c
               for (int i = 0; i < 4; ++i) {
                 const std::size_t m = warp_row0 + static_cast<std::size_t>(tcd::mma_out_row(f, lane / 4, i));
                 const std::size_t n = n0 + static_cast<std::size_t>(tcd::mma_out_token(j, lane % 4, i));
-                if (m < w.rows && n < tokens) tcd::store_result(out, w, n, m, acc[warp][lane][f][j][i]);
+                if (m < w.rows && n < tokens) tcd::emit_result(output.args(), w, n, m, acc[warp][lane][f][j][i]);
               }
             }
           }
@@ -214,6 +308,8 @@ void replay_mma(const tcd::WeightArgs& w, const Source& x, std::size_t tokens, c
       }
     }
   }
+  }
+  output.finish();
 }
 
 }  // namespace trit_cuda_test

@@ -25,14 +25,27 @@ TRIT_BEGIN_NAMESPACE
 namespace cuda {
 
 // ---- dp4a kernel (GEMV and small N) ----------------------------------------------------------
-// One warp owns kRows consecutive output rows for kTokens tokens. A warp step covers
-// kGemvStepGroups 64-byte groups of a row: lane l reads 16 bytes, at group l / 4 and byte
-// 16 * (l % 4), so the warp's weight load is 512 contiguous bytes.
+// A block of kGemvWarpsPerBlock warps owns consecutive rows (each warp kRows of them, 2 to 4)
+// for up to kGemvMaxTokens tokens and one slice of K (split-K). It stages the slice's
+// activations in shared memory once, in chunks of whole groups, and every warp reads them
+// there. A warp step covers kGemvStepGroups 64-byte groups of a row: lane l reads 16 bytes
+// at group l / 4 and byte 16 * (l % 4), so the warp's weight load is 512 contiguous bytes.
 inline constexpr int kWarpSize = 32;
-inline constexpr int kGemvWarpsPerBlock = 4;
+inline constexpr int kGemvWarpsPerBlock = 8;
+inline constexpr int kGemvThreads = kGemvWarpsPerBlock * kWarpSize;
 inline constexpr int kGemvLanesPerGroup = 4;
 inline constexpr int kGemvStepGroups = kWarpSize / kGemvLanesPerGroup;
 inline constexpr int kGemvMaxTokens = 8;
+// Blocks per SM the dp4a kernel is compiled for (__launch_bounds__), so that enough warps'
+// weight loads are in flight at once: three (24 warps, at most 80 registers) for one token,
+// whose tile fits that unspilled; two (16 warps, 128 registers) for more tokens (two tokens
+// spill a little at 80; ptxas, sm_90).
+constexpr int gemv_min_blocks_per_sm(int tokens) { return tokens <= 1 ? 3 : 2; }
+// Shared memory a block may use for staged activations; a chunk is the most whole steps
+// (kGemvStepGroups groups) of all the tile's tokens that fit. 1 token: 96 groups, 30720 trits.
+inline constexpr std::size_t kGemvStageBudget = 32 * 1024;
+// Automatic split-K aims for this many warps per SM before it splits K.
+inline constexpr std::size_t kGemvTargetWarpsPerSm = 32;
 
 // ---- mma kernel (GEMM) -----------------------------------------------------------------------
 // A block computes kMmaBlockRows output rows x kMmaBlockTokens tokens; each of its warps owns
@@ -47,9 +60,15 @@ inline constexpr int kMmaWarpRows = kMmaFragsM * kMmaFragRows;
 inline constexpr int kMmaBlockRows = kMmaWarpsPerBlock * kMmaWarpRows;
 inline constexpr int kMmaBlockTokens = kMmaFragsN * kMmaFragTokens;
 inline constexpr int kMmaThreads = kMmaWarpsPerBlock * kWarpSize;
-// Blocks per SM the mma kernel is compiled for (__launch_bounds__): as many as its 48 KiB of
-// shared memory allow on an H100. It bounds registers at 255, which the kernel fits unspilled.
-inline constexpr int kMmaMinBlocksPerSm = 4;
+// Stages of the mma kernel's cp.async pipeline: groups in flight while one is multiplied.
+// Two (48 KiB of shared memory a block) unless LaunchOptions::mma_stages asks for three
+// (72 KiB for int8 activations). Which is faster has not been measured; the bench runs both.
+inline constexpr int kMmaDefaultStages = 2;
+inline constexpr int kMmaMaxStages = 3;
+// Blocks per SM the mma kernel is compiled for (__launch_bounds__): as many as its shared
+// memory allows on an H100 (228 KiB an SM). Either way registers stay bounded at 255, which
+// the kernel fits unspilled.
+constexpr int mma_min_blocks_per_sm(int stages) { return stages <= 2 ? 4 : 3; }
 // A staged group holds 320 activations per token: digit i of a group multiplies activations
 // [64 i, 64 i + 64), so a thread's 16 weight bytes meet 16 consecutive staged bytes.
 inline constexpr int kStageRowBytes = 320;

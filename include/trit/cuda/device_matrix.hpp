@@ -11,6 +11,7 @@
 
 #include "trit/cuda/config.hpp"
 #include "trit/cuda/device_buffer.hpp"
+#include "trit/cuda/device_layout.hpp"
 #include "trit/cuda/error.hpp"
 #include "trit/cuda/views.hpp"
 #include "trit/format/dense243.hpp"
@@ -21,22 +22,16 @@
 TRIT_BEGIN_NAMESPACE
 namespace cuda {
 
-// The row stride a DeviceMatrix uses for rows of `cols` trits: the Dense243 row rounded up
-// to kDeviceRowAlignment bytes, so 16-byte weight loads are aligned. The padding is zero.
-constexpr std::size_t device_row_stride(std::size_t cols) {
-  const std::size_t bytes = dense243::row_layout(cols).bytes;
-  return (bytes + kDeviceRowAlignment - 1) / kDeviceRowAlignment * kDeviceRowAlignment;
-}
-
 // The weights and scales of a PackedMatrix in device memory (of the device current at
-// construction). The bytes are the Dense243 rows, unchanged, at device_row_stride(cols);
-// kernels read them where they are, with no re-layout. Move-only; the memory is freed with
-// the object. A default-constructed DeviceMatrix is empty.
+// construction), in the device layout of trit/cuda/device_layout.hpp: whole 64-byte groups
+// per row, device_row_stride(cols) bytes apart. Move-only; the memory is freed with the
+// object. A default-constructed DeviceMatrix is empty. Every product checks that the
+// current device is this one.
 class DeviceMatrix {
  public:
   DeviceMatrix() = default;
 
-  // Uploads `host` (synchronously). Throws std::invalid_argument for an empty matrix and
+  // Uploads `host` (complete on return, ordered with every stream). Throws std::invalid_argument for an empty matrix and
   // cuda_error when the device cannot be used or the memory cannot be allocated.
   explicit DeviceMatrix(const PackedMatrix& host)
       : rows_(host.rows()),
@@ -46,10 +41,9 @@ class DeviceMatrix {
     constexpr const char* fn = "cuda::DeviceMatrix";
     trit::detail::require(!host.empty(), fn, "cannot upload an empty PackedMatrix");
     detail::check_cuda(cudaGetDevice(&device_), fn, "cudaGetDevice");
-    bytes_ = DeviceBuffer<std::uint8_t>(rows_ * row_stride_);
-    detail::check_cuda(cudaMemcpy2D(bytes_.data(), row_stride_, host.data(), host.row_stride(), host.row_bytes(),
-                                    rows_, cudaMemcpyHostToDevice),
-                       fn, "cudaMemcpy2D");
+    const std::vector<std::uint8_t> bytes = device_layout(host);
+    bytes_ = DeviceBuffer<std::uint8_t>(bytes.size());
+    bytes_.upload(bytes.data(), bytes.size());
     scales_ = DeviceBuffer<float>(host.scales());
   }
 
@@ -69,7 +63,7 @@ class DeviceMatrix {
   std::size_t row_bytes() const { return dense243::row_layout(cols_).bytes; }
   std::size_t row_stride() const { return row_stride_; }
   int device() const { return device_; }
-  // Device bytes the kernels read per product: rows * row_stride, padding included.
+  // Device bytes the kernels read per product: rows * row_stride (whole groups).
   std::size_t weight_bytes() const { return rows_ * row_stride_; }
   double bits_per_weight() const {
     return empty() ? 0.0 : 8.0 * static_cast<double>(weight_bytes()) /
@@ -80,18 +74,19 @@ class DeviceMatrix {
   const float* scales() const { return scales_.data(); }
 
   DeviceMatrixView view() const {
-    return DeviceMatrixView{bytes_.data(), scales_.data(), rows_, cols_, row_stride_, granularity_};
+    return DeviceMatrixView{bytes_.data(), scales_.data(), rows_, cols_, row_stride_, granularity_, device_};
   }
   operator DeviceMatrixView() const { return view(); }
 
-  // A host copy (tight rows), e.g. to check an upload. Synchronous.
+  // The device bytes as they are (rows of row_stride() bytes). Complete on return.
+  std::vector<std::uint8_t> download_device_bytes() const { return bytes_.download(); }
+
+  // A host copy in the Dense243 layout (tight rows), e.g. to check an upload. Complete on return.
   PackedMatrix download() const {
     constexpr const char* fn = "cuda::DeviceMatrix::download";
     trit::detail::require(!empty(), fn, "the matrix is empty");
-    PackedMatrix host(rows_, cols_, granularity_);
-    detail::check_cuda(cudaMemcpy2D(host.data(), host.row_stride(), bytes_.data(), row_stride_, host.row_bytes(),
-                                    rows_, cudaMemcpyDeviceToHost),
-                       fn, "cudaMemcpy2D");
+    const std::vector<std::uint8_t> bytes = bytes_.download();
+    PackedMatrix host = packed_from_device_layout(bytes.data(), rows_, cols_, granularity_);
     const std::vector<float> scales = scales_.download();
     host.set_scales(scales.data(), scales.size());
     return host;

@@ -58,21 +58,99 @@ bool mma_kernel_runs_here(Kernel* kernel, const char* fn) {
 
 inline void check_launch(const char* fn) { check_cuda(cudaGetLastError(), fn, "kernel launch"); }
 
+// The current device's SM count, cached per device (automatic split-K needs it).
+inline int sm_count_here(const char* fn) {
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> cache[kCachedDevices];  // 0 unknown (static: zeroed)
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), fn, "cudaGetDevice");
+  if (device >= 0 && device < kCachedDevices) {
+    const int known = cache[device].load(std::memory_order_relaxed);
+    if (known != 0) return known;
+  }
+  int count = 0;
+  check_cuda(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), fn, "cudaDeviceGetAttribute");
+  if (device >= 0 && device < kCachedDevices) cache[device].store(count, std::memory_order_relaxed);
+  return count;
+}
+
+// Split-K adds each slice's int32 sums atomically: into acc, or into y's own memory (an int32
+// per float), zeroed first on the same stream; the float epilogue then runs in place. No
+// workspace is allocated, so a split launch can be captured in a CUDA graph like any other.
+inline void prepare_split(const WeightArgs& w, std::size_t tokens, OutputArgs& out, cudaStream_t stream,
+                          const char* fn) {
+  if (out.acc != nullptr) {
+    out.partial = out.acc;
+    out.partial_stride = out.acc_stride;
+  } else {
+    out.partial = reinterpret_cast<std::int32_t*>(out.y);
+    out.partial_stride = out.y_stride;
+  }
+  check_cuda(cudaMemset2DAsync(out.partial, out.partial_stride * sizeof(std::int32_t), 0,
+                               w.rows * sizeof(std::int32_t), tokens, stream),
+             fn, "cudaMemset2DAsync");
+}
+
+inline void finish_split(const WeightArgs& w, std::size_t tokens, const OutputArgs& out, cudaStream_t stream,
+                         const char* fn) {
+  check_launch(fn);
+  if (out.acc != nullptr) return;
+  const std::size_t total = tokens * w.rows;
+  const std::size_t blocks = ceil_div(total, 256);
+  d243_split_epilogue_kernel<<<static_cast<unsigned>(blocks < 65535 ? blocks : 65535), 256, 0, stream>>>(w, tokens,
+                                                                                                       out);
+}
+
+// More than 48 KiB of dynamic shared memory needs the kernel's consent, once per device.
+template <class Kernel>
+void allow_shared_bytes(Kernel* kernel, std::size_t bytes, const char* fn) {
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> done[kCachedDevices];  // per instantiation, i.e. per kernel
+  if (bytes <= 48 * 1024) return;
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), fn, "cudaGetDevice");
+  if (device >= 0 && device < kCachedDevices && done[device].load(std::memory_order_relaxed) != 0) return;
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)), fn,
+             "cudaFuncSetAttribute");
+  if (device >= 0 && device < kCachedDevices) done[device].store(1, std::memory_order_relaxed);
+}
+
+template <class Source, int kStages>
+void launch_mma(const WeightArgs& w, const Source& x, std::size_t tokens, const OutputArgs& out,
+                const LaunchOptions& options, int sm_count, cudaStream_t stream, const char* fn) {
+  const MmaPlan plan = mma_plan(w.rows, w.cols, tokens, options.split_k, sm_count, fn, kStages);
+  constexpr std::size_t bytes = MmaSharedLayout<Source, kStages>::kBytes;
+  allow_shared_bytes(d243_mma_kernel<Source, kStages>, bytes, fn);
+  OutputArgs split_out = out;
+  const bool split = plan.grid.blocks_z > 1;
+  if (split) prepare_split(w, tokens, split_out, stream, fn);
+  d243_mma_kernel<Source, kStages><<<dim3(plan.grid.blocks_x, plan.grid.blocks_y, plan.grid.blocks_z),
+                                     dim3(plan.grid.threads), bytes, stream>>>(w, x, tokens, split_out,
+                                                                               plan.groups_per_split);
+  if (split) finish_split(w, tokens, split_out, stream, fn);
+}
+
 template <int kTokens, int kRows, class Source>
-void launch_dp4a_tile(const WeightArgs& w, const Source& x, std::size_t tokens, const OutputArgs& out,
+void launch_dp4a_tile(const WeightArgs& w, const Source& x, std::size_t tokens, OutputArgs out, const GemvPlan& plan,
                       cudaStream_t stream, const char* fn) {
-  const LaunchGrid grid = dp4a_grid(w.rows, tokens, Dp4aTile{kTokens, kRows}, fn);
+  const bool split = plan.grid.blocks_z > 1;
+  if (split) prepare_split(w, tokens, out, stream, fn);
   d243_dp4a_kernel<kTokens, kRows, Source>
-      <<<dim3(grid.blocks_x, grid.blocks_y), dim3(grid.threads), 0, stream>>>(w, x, tokens, out);
+      <<<dim3(plan.grid.blocks_x, plan.grid.blocks_y, plan.grid.blocks_z), dim3(plan.grid.threads),
+         plan.shared_bytes, stream>>>(w, x, tokens, out, plan.slice);
+  if (split) finish_split(w, tokens, out, stream, fn);
 }
 
 template <class Source>
-void launch(const WeightArgs& w, const Source& x, std::size_t tokens, const OutputArgs& out, KernelChoice requested,
-            cudaStream_t stream, const char* fn) {
+void launch(const WeightArgs& w, const Source& x, std::size_t tokens, const OutputArgs& out,
+            const LaunchOptions& options, cudaStream_t stream, const char* fn) {
+  const KernelChoice requested = options.kernel;
   KernelChoice kernel = KernelChoice::dp4a;
   if constexpr (Source::kAligned) {
     bool mma_runs_here = false;
-    if (needs_mma_query(requested, tokens)) mma_runs_here = mma_kernel_runs_here(d243_mma_kernel<Source>, fn);
+    if (needs_mma_query(requested, tokens)) {
+      mma_runs_here = mma_kernel_runs_here(d243_mma_kernel<Source, kMmaDefaultStages>, fn);
+    }
     kernel = resolve_kernel(requested, tokens, mma_runs_here, fn);
   } else {
     // The mma kernel copies activations with 16-byte asynchronous copies only.
@@ -80,38 +158,51 @@ void launch(const WeightArgs& w, const Source& x, std::size_t tokens, const Outp
                           "the mma kernel needs x.data and x.stride aligned to 16 bytes");
     kernel = resolve_kernel(requested, tokens, false, fn);
   }
+  const int sm_count = options.split_k == 0 ? sm_count_here(fn) : 0;
   // A stale error from an earlier call, already reported to whoever made it, must not be
   // blamed on this launch. (Sticky errors survive this and fail the launch itself.)
   (void)cudaGetLastError();
   if (kernel == KernelChoice::mma) {
     if constexpr (Source::kAligned) {
-      const LaunchGrid grid = mma_grid(w.rows, tokens, fn);
-      d243_mma_kernel<Source>
-          <<<dim3(grid.blocks_x, grid.blocks_y), dim3(grid.threads), 0, stream>>>(w, x, tokens, out);
+      if (options.mma_stages == 3) {
+        launch_mma<Source, 3>(w, x, tokens, out, options, sm_count, stream, fn);
+      } else {
+        launch_mma<Source, kMmaDefaultStages>(w, x, tokens, out, options, sm_count, stream, fn);
+      }
     }
   } else {
-    const Dp4aTile tile = dp4a_tile(tokens);
-    if (tile.tokens == 1) {
-      launch_dp4a_tile<1, 1>(w, x, tokens, out, stream, fn);
-    } else if (tile.tokens == 2) {
-      launch_dp4a_tile<2, 1>(w, x, tokens, out, stream, fn);
-    } else if (tile.tokens == 4) {
-      launch_dp4a_tile<4, 2>(w, x, tokens, out, stream, fn);
+    const GemvPlan plan = gemv_plan(w.rows, w.cols, tokens, options.split_k, sm_count, fn);
+    if (plan.tile.tokens == 1) {
+      launch_dp4a_tile<1, 2>(w, x, tokens, out, plan, stream, fn);
+    } else if (plan.tile.tokens == 2) {
+      launch_dp4a_tile<2, 2>(w, x, tokens, out, plan, stream, fn);
+    } else if (plan.tile.tokens == 4) {
+      launch_dp4a_tile<4, 2>(w, x, tokens, out, plan, stream, fn);
     } else {
-      launch_dp4a_tile<kGemvMaxTokens, 4>(w, x, tokens, out, stream, fn);
+      launch_dp4a_tile<kGemvMaxTokens, 2>(w, x, tokens, out, plan, stream, fn);
     }
   }
   check_launch(fn);
 }
 
 template <template <bool> class Source>
-void launch_with_source(const WeightArgs& w, const ActivationLayout& x, const OutputArgs& out, KernelChoice kernel,
-                        cudaStream_t stream, const char* fn) {
+void launch_with_source(const WeightArgs& w, const ActivationLayout& x, const OutputArgs& out,
+                        const LaunchOptions& options, cudaStream_t stream, const char* fn) {
   if (x.vector_loads) {
-    launch(w, Source<true>{x.data, x.stride}, x.tokens, out, kernel, stream, fn);
+    launch(w, Source<true>{x.data, x.stride}, x.tokens, out, options, stream, fn);
   } else {
-    launch(w, Source<false>{x.data, x.stride}, x.tokens, out, kernel, stream, fn);
+    launch(w, Source<false>{x.data, x.stride}, x.tokens, out, options, stream, fn);
   }
+}
+
+// A DeviceMatrix's memory belongs to one device; a kernel launched on another would fault
+// (or, with peer access, read it slowly). Refused with the two devices named.
+inline void check_device(const DeviceMatrixView& w, const char* fn) {
+  if (w.device < 0) return;
+  int current = 0;
+  check_cuda(cudaGetDevice(&current), fn, "cudaGetDevice");
+  trit::detail::require(current == w.device, fn, "w lives on device ", w.device, " but device ", current,
+                        " is current (cudaSetDevice(", w.device, ") first)");
 }
 
 inline WeightArgs weight_args(const DeviceMatrixView& w) {
@@ -141,10 +232,12 @@ void run_product(const DeviceMatrixView& w, const Activations& x, const ProductO
     out.y_stride = check_output(result.y, result.stride, w.rows, "y", fn);
   }
   check_bias(result.bias, fn);
+  check_options(options, fn);
+  check_device(w, fn);
   if constexpr (std::is_same<Activations, DeviceInt4Activations>::value) {
-    launch_with_source<Int4Source>(weight_args(w), layout, out, options.kernel, stream, fn);
+    launch_with_source<Int4Source>(weight_args(w), layout, out, options, stream, fn);
   } else {
-    launch_with_source<Int8Source>(weight_args(w), layout, out, options.kernel, stream, fn);
+    launch_with_source<Int8Source>(weight_args(w), layout, out, options, stream, fn);
   }
 }
 

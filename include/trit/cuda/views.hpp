@@ -11,9 +11,12 @@
 TRIT_BEGIN_NAMESPACE
 namespace cuda {
 
-// M x K Dense243 weights in device memory, in the row layout of docs/FORMAT.md: row m at
+// M x K ternary weights in device memory, in the device layout of trit/cuda/device_layout.hpp
+// (whole 64-byte groups per row; identical to Dense243 when K is a multiple of 320): row m at
 // bytes + m * row_stride. The kernels load 16 bytes at a time, so bytes must be 16-byte
-// aligned and row_stride a multiple of 16 (DeviceMatrix guarantees both).
+// aligned and row_stride a multiple of 16 (DeviceMatrix guarantees both). `device` is the
+// device the memory is on; the entry points refuse to run when another device is current.
+// -1 (a hand-made view) skips that check.
 struct DeviceMatrixView {
   const std::uint8_t* bytes = nullptr;
   const float* scales = nullptr;  // 1 (per_tensor) or rows (per_row) floats
@@ -21,6 +24,7 @@ struct DeviceMatrixView {
   std::size_t cols = 0;
   std::size_t row_stride = 0;
   ScaleGranularity granularity = ScaleGranularity::per_tensor;
+  int device = -1;
 };
 
 // N tokens of K int8 values in device memory: token n at data + n * stride (stride counted in
@@ -65,6 +69,13 @@ inline const char* kernel_name(KernelChoice kernel) {
 
 struct LaunchOptions {
   KernelChoice kernel = KernelChoice::automatic;
+  // Split-K: how many slices of K run in parallel, their int32 sums added atomically (exact:
+  // integer addition is associative) into the output, then an epilogue pass. 0 lets the
+  // launcher choose from the shape and the SM count; 1 turns it off. Splitting adds a
+  // memset and an epilogue launch, and is worth it only when the rows alone leave SMs idle.
+  unsigned split_k = 0;
+  // Stages of the mma kernel's copy pipeline: 0 (kMmaDefaultStages), 2 or 3.
+  unsigned mma_stages = 0;
 };
 
 }  // namespace cuda

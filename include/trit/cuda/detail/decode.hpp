@@ -51,6 +51,63 @@ TRIT_CUDA_HD int dot4(std::uint32_t a, std::uint32_t b, int acc) {
 #endif
 }
 
+// acc + sum over the four byte lanes of a (read as uint8) * b (read as int8), modulo 2^32
+// (dp4a.u32.s32). The host copy adds in unsigned arithmetic so that a wrapped partial sum
+// stays defined; only the final sum is known to fit an int32.
+TRIT_CUDA_HD int dot4_us(std::uint32_t a, std::uint32_t b, int acc) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 610
+  int out;
+  asm("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(out) : "r"(a), "r"(b), "r"(acc));
+  return out;
+#else
+  std::uint32_t sum = static_cast<std::uint32_t>(acc);
+  for (int n = 0; n < 4; ++n) {
+    sum += static_cast<std::uint32_t>(static_cast<int>((a >> (8 * n)) & 0xFFu) *
+                                      static_cast<int>(static_cast<std::int8_t>(b >> (8 * n))));
+  }
+  return static_cast<int>(sum);
+#endif
+}
+
+// a - b modulo 2^32, for sums whose parts may wrap.
+TRIT_CUDA_HD std::int32_t wrapping_sub(std::int32_t a, std::int32_t b) {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) - static_cast<std::uint32_t>(b));
+}
+TRIT_CUDA_HD std::int32_t wrapping_add(std::int32_t a, std::int32_t b) {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(a) + static_cast<std::uint32_t>(b));
+}
+
+// Four Dense243 bytes, decoded to their digits (0, 1, 2 = trit + 1) one digit at a time, at
+// about one instruction per digit and byte. The chain of docs/FORMAT.md reduces mod 256 at
+// every step; this does not: with y_i = 3^i b, digit i is H_{i+1} - 3 H_i where H_i is
+// y_i >> 8 (since y_i = 256 H_i + x_i, y_{i+1} = 768 H_i + 3 x_i). 3^5 * 255 < 2^16, so even
+// and odd bytes each sit in a 16-bit lane that one multiply by 3 advances with no carry into
+// its neighbour, and one byte permute gathers the four high bytes H. H_4 <= 80, so 3 H per
+// byte stays below 256 and H_{i+1} - 3 H_i is a plain 32-bit multiply-subtract whose bytes
+// never borrow. Per digit: two multiplies, a permute and a multiply-add for four bytes.
+// The digits are unsigned; the caller takes the trits' -1 as minus the activations' sum.
+class DigitDecoder {
+ public:
+  TRIT_CUDA_HD DigitDecoder() : even_(0), odd_(0), high_(0) {}
+  TRIT_CUDA_HD explicit DigitDecoder(std::uint32_t packed)
+      : even_(packed & 0x00FF00FFu), odd_(byte_perm(packed, 0u, 0x4341u)), high_(0) {}
+
+  // Digits (0..2) of the next position of the four bytes as uint8 lanes, lane n from byte n.
+  TRIT_CUDA_HD std::uint32_t next_digits() {
+    even_ *= 3u;
+    odd_ *= 3u;
+    const std::uint32_t high = byte_perm(even_, odd_, 0x7351u);
+    const std::uint32_t digits = high - 3u * high_;
+    high_ = high;
+    return digits;
+  }
+
+ private:
+  std::uint32_t even_;  // 3^i * bytes 0 and 2, one per 16-bit lane
+  std::uint32_t odd_;   // 3^i * bytes 1 and 3
+  std::uint32_t high_;  // H_i of the four bytes
+};
+
 // Four Dense243 bytes, decoded one digit at a time by the chain of docs/FORMAT.md
 // (x <- 3x mod 256, digit = 3x >> 8) on all four bytes at once. Even and odd bytes live in
 // separate 16-bit lanes so that tripling a byte never carries into its neighbour; the digit

@@ -23,37 +23,72 @@ TRIT_BEGIN_NAMESPACE
 namespace cuda {
 namespace detail {
 
+// Unsigned adds: lane sums may wrap; the total is exact modulo 2^32 and fits an int32.
 __device__ __forceinline__ std::int32_t warp_sum(std::int32_t v) {
+  unsigned u = static_cast<unsigned>(v);
 #pragma unroll
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xFFFFFFFFu, v, offset);
-  return v;
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) u += __shfl_xor_sync(0xFFFFFFFFu, u, offset);
+  return static_cast<std::int32_t>(u);
 }
 
-// ---- dp4a: one warp per kRows rows, kTokens tokens per pass --------------------------------
+// ---- dp4a: kRows rows per warp, kTokens tokens per pass, one K slice per blockIdx.z --------
 
 template <int kTokens, int kRows, class Source>
-__global__ void __launch_bounds__(kGemvWarpsPerBlock* kWarpSize)
-    d243_dp4a_kernel(WeightArgs w, Source x, std::size_t tokens, OutputArgs out) {
+__global__ void __launch_bounds__(kGemvThreads, gemv_min_blocks_per_sm(kTokens))
+    d243_dp4a_kernel(WeightArgs w, Source x, std::size_t tokens, OutputArgs out, GemvSlice slice) {
   static_assert(kTokens * kRows <= kWarpSize, "one lane stores each (row, token) result");
+  extern __shared__ uint4 gemv_stage_words[];
+  std::uint8_t* const stage = reinterpret_cast<std::uint8_t*>(gemv_stage_words);
   const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const std::size_t warp = static_cast<std::size_t>(blockIdx.x) * kGemvWarpsPerBlock + threadIdx.x / kWarpSize;
   const std::size_t m0 = warp * kRows;
-  if (m0 >= w.rows) return;  // the whole warp leaves together, so no shuffle misses a lane
+  // Warps past the matrix still stage and meet every barrier; they compute and store nothing.
+  const bool active = m0 < w.rows;
+  const std::uint8_t* rows[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) rows[r] = w.row(m0 + r < w.rows ? m0 + r : w.rows - 1);
+  const std::uint32_t slice_begin = blockIdx.z * slice.groups_per_split;
+  const std::uint32_t slice_end =
+      w.groups - slice_begin < slice.groups_per_split ? w.groups : slice_begin + slice.groups_per_split;
 
   for (std::size_t n0 = static_cast<std::size_t>(blockIdx.y) * kTokens; n0 < tokens;
        n0 += static_cast<std::size_t>(gridDim.y) * kTokens) {
     const int count = tokens - n0 < static_cast<std::size_t>(kTokens) ? static_cast<int>(tokens - n0) : kTokens;
     std::int32_t acc[kRows][kTokens] = {};
-    gemv_lane_accumulate<kTokens, kRows>(w, m0, x, n0, count, lane, acc);
+    for (std::uint32_t chunk0 = slice_begin; chunk0 < slice_end; chunk0 += slice.chunk_groups) {
+      const std::uint32_t groups = slice_end - chunk0 < slice.chunk_groups ? slice_end - chunk0 : slice.chunk_groups;
+      // The weights first, so they are in flight while the block stages its activations.
+      Words16 first[kRows];
+      const bool lane_has_groups = active && gemv_lane_group(chunk0, lane) < chunk0 + groups;
+      if (lane_has_groups) gemv_load_weights<kRows>(rows, gemv_lane_group(chunk0, lane), lane, first);
+      __syncthreads();  // the previous chunk's (or token tile's) readers are done with the stage
+      gemv_stage(x, w.cols, n0, count, chunk0, groups, stage, static_cast<int>(threadIdx.x), kGemvThreads);
+      __syncthreads();
+      if (lane_has_groups) gemv_lane_chunk<kTokens, kRows>(rows, stage, chunk0, groups, count, lane, first, acc);
+    }
+    if (!active) continue;
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
 #pragma unroll
       for (int n = 0; n < kTokens; ++n) {
         const std::int32_t total = warp_sum(acc[r][n]);
         // Each (row, token) result is stored by its own lane, so the stores go out together.
-        if (lane == r * kTokens + n && n < count && m0 + r < w.rows) store_result(out, w, n0 + n, m0 + r, total);
+        if (lane == r * kTokens + n && n < count && m0 + r < w.rows) emit_result(out, w, n0 + n, m0 + r, total);
       }
     }
+  }
+}
+
+// Split-K's last step: the int32 sums that the slices added into y's memory become floats
+// in place, each element read and written by one thread.
+__global__ void __launch_bounds__(256) d243_split_epilogue_kernel(WeightArgs w, std::size_t tokens, OutputArgs out) {
+  const std::size_t total = tokens * w.rows;
+  for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    const std::size_t n = i / w.rows;
+    const std::size_t m = i - n * w.rows;
+    const std::int32_t acc = out.partial[n * out.partial_stride + m];
+    out.y[n * out.y_stride + m] = epilogue(acc, out.act_scales[n], w.scale(m), out.bias, m);
   }
 }
 
@@ -89,45 +124,54 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 #endif
 
-// Shared memory of the mma kernel: the activation stager's region, then two weight stages.
+// Shared memory of the mma kernel (dynamic): the activation stager's region, then kStages
+// weight stages. int8 activations are copied as they are, one stage per pipeline stage;
+// packed int4 activations are copied packed (half the bytes) into kStages copy buffers and
+// expanded into one int8 stage in front of them.
 inline constexpr std::size_t kActivationStageBytes = static_cast<std::size_t>(kMmaBlockTokens) * kStageRowBytes;
-inline constexpr std::size_t kStagerBytes = 2 * kActivationStageBytes;
 inline constexpr std::size_t kWeightStageBytes = static_cast<std::size_t>(kMmaBlockRows) * dense243::kGroupBytes;
-inline constexpr std::size_t kMmaSharedBytes = kStagerBytes + 2 * kWeightStageBytes;
-static_assert(kMmaSharedBytes <= 48 * 1024, "the mma kernel's shared memory must fit the static limit");
+
+template <class Source, int kStages>
+struct MmaSharedLayout {
+  static constexpr bool kExpands = Source::kBytesPer16 != 16;
+  static constexpr std::size_t kCopyBufferBytes =
+      static_cast<std::size_t>(kMmaBlockTokens) * kStageChunks * Source::kBytesPer16;
+  static constexpr std::size_t kStagerBytes = (kExpands ? kActivationStageBytes : 0) + kStages * kCopyBufferBytes;
+  static constexpr std::size_t kBytes = kStagerBytes + kStages * kWeightStageBytes;
+};
+static_assert(MmaSharedLayout<Int8Source<true>, 2>::kBytes <= 48 * 1024,
+              "the default pipeline fits without opting in to more shared memory");
 
 #if TRIT_CUDA_HAS_MMA
 
 // Brings the block's activations of one group into shared memory (layout in mma_tile.hpp).
-// issue() starts copying a group into one of two buffers while the MMAs read the other;
+// issue() starts copying a group into one of kStages buffers while the MMAs read another;
 // ready() returns the staged group once the caller has waited for the copies and
-// synchronised. int8 rows are copied as they are, two stages in the region. Packed int4
-// rows are copied packed (half the bytes) into two buffers and expanded by ready() into a
-// single stage, behind one more barrier. A tail group is gathered value by value.
-template <class Source>
+// synchronised. int8 rows are copied as they are. Packed int4 rows are copied packed (half
+// the bytes) and expanded by ready() into a single stage, behind one more barrier. A 16-byte copy that would reach past K (the last
+// group of a row) is replaced by a store of the bytes inside K and zeros.
+template <class Source, int kStages>
 class ActivationStager {
  public:
-  static constexpr bool kExpands = Source::kBytesPer16 != 16;
+  using Layout = MmaSharedLayout<Source, kStages>;
+  static constexpr bool kExpands = Layout::kExpands;
   static constexpr int kCopyChunks = kStageChunks * Source::kBytesPer16 / 16;  // 16-byte copies per token
-  static constexpr std::size_t kCopyBufferBytes = static_cast<std::size_t>(kMmaBlockTokens) * kCopyChunks * 16;
+  static constexpr std::size_t kValuesPerCopy = 16 * 16 / Source::kBytesPer16;
+  static constexpr std::size_t kCopyBufferBytes = Layout::kCopyBufferBytes;
   static constexpr int kCopiesPerThread = kMmaBlockTokens * kCopyChunks / kMmaThreads;
   static constexpr int kStageChunksPerThread = kMmaBlockTokens * kStageChunks / kMmaThreads;
   static_assert(kMmaBlockTokens * kCopyChunks % kMmaThreads == 0, "copies divide evenly among threads");
   static_assert(kMmaBlockTokens * kStageChunks % kMmaThreads == 0, "stage chunks divide evenly among threads");
-  static_assert(kExpands ? kActivationStageBytes + 2 * kCopyBufferBytes <= kStagerBytes
-                         : kCopyBufferBytes == kActivationStageBytes,
-                "the stager's buffers fit its region");
+  static_assert(kCopyBufferBytes == static_cast<std::size_t>(kMmaBlockTokens) * kCopyChunks * 16,
+                "a copy buffer holds every copy of a group");
 
-  __device__ ActivationStager(const Source& x, const WeightArgs& w, std::size_t n0, std::size_t tokens,
+  __device__ ActivationStager(const Source& x, std::size_t cols, std::size_t n0, std::size_t tokens,
                               std::uint8_t* region)
-      : x_(x), w_(w), n0_(n0), tokens_(tokens), region_(region) {}
+      : x_(x), cols_(cols), n0_(n0), tokens_(tokens), region_(region) {}
 
   __device__ void issue(std::uint32_t group, int buffer) {
-    if (group >= w_.full_groups) {
-      if constexpr (!kExpands) gather_tail(copy_buffer(buffer));
-      return;
-    }
     std::uint8_t* dst_base = copy_buffer(buffer);
+    const std::size_t k_group = staged_chunk_k(group, 0);
     // Not unrolled: unrolled, the compiler keeps every copy's address live across the whole
     // group loop, and the registers the MMAs need spill.
 #pragma unroll 1
@@ -135,32 +179,30 @@ class ActivationStager {
       const int linear = static_cast<int>(threadIdx.x) + i * kMmaThreads;
       const std::size_t n = n0_ + static_cast<std::size_t>(linear / kCopyChunks);
       std::uint8_t* dst = dst_base + static_cast<std::size_t>(linear) * 16;
-      if (n < tokens_) {
-        const std::size_t chunk = static_cast<std::size_t>(linear % kCopyChunks);
-        cp_async16(dst, x_.address(n, staged_chunk_k(group, 0)) + 16 * chunk);
-      } else {
+      const std::size_t k = k_group + kValuesPerCopy * static_cast<std::size_t>(linear % kCopyChunks);
+      if (n >= tokens_) {
         store_staged16(dst, Words16{{0u, 0u, 0u, 0u}});
+      } else if (k + kValuesPerCopy <= cols_) {
+        cp_async16(dst, x_.address(n, k));
+      } else {
+        store_staged16(dst, x_.raw16_bounded(n, k, cols_));
       }
     }
   }
 
   __device__ const std::uint8_t* ready(std::uint32_t group, int buffer) {
+    (void)group;
     if constexpr (!kExpands) {
-      (void)group;
       return copy_buffer(buffer);
     } else {
       std::uint8_t* stage = region_;
-      if (group >= w_.full_groups) {
-        gather_tail(stage);
-      } else {
-        const std::uint8_t* packed = copy_buffer(buffer);
+      const std::uint8_t* packed = copy_buffer(buffer);
 #pragma unroll 4
-        for (int i = 0; i < kStageChunksPerThread; ++i) {
-          const int linear = static_cast<int>(threadIdx.x) + i * kMmaThreads;
-          // 16 activations are 8 packed bytes; a token's packed row is half its staged row.
-          store_staged16(stage + static_cast<std::size_t>(linear) * 16,
-                         unpack_int4x16(load_staged8(packed + static_cast<std::size_t>(linear) * 8)));
-        }
+      for (int i = 0; i < kStageChunksPerThread; ++i) {
+        const int linear = static_cast<int>(threadIdx.x) + i * kMmaThreads;
+        // 16 activations are 8 packed bytes; a token's packed row is half its staged row.
+        store_staged16(stage + static_cast<std::size_t>(linear) * 16,
+                       unpack_int4x16(load_staged8(packed + static_cast<std::size_t>(linear) * 8)));
       }
       __syncthreads();
       return stage;
@@ -173,20 +215,8 @@ class ActivationStager {
                     : region_ + static_cast<std::size_t>(buffer) * kActivationStageBytes;
   }
 
-  // Once per block and not unrolled, so its one-value loads do not crowd the registers the
-  // MMAs need.
-  __device__ void gather_tail(std::uint8_t* stage) const {
-#pragma unroll 1
-    for (int i = 0; i < kStageChunksPerThread; ++i) {
-      const int linear = static_cast<int>(threadIdx.x) + i * kMmaThreads;
-      const std::size_t n = n0_ + static_cast<std::size_t>(linear / kStageChunks);
-      store_staged16(stage + static_cast<std::size_t>(linear) * 16,
-                     staged_tail_chunk(x_, w_, n, n < tokens_, linear % kStageChunks));
-    }
-  }
-
   Source x_;
-  WeightArgs w_;
+  std::size_t cols_;
   std::size_t n0_;
   std::size_t tokens_;
   std::uint8_t* region_;
@@ -195,8 +225,7 @@ class ActivationStager {
 
 #if TRIT_CUDA_HAS_MMA
 // Copies the block's packed weights of one group (kMmaBlockRows rows x 64 bytes) into shared
-// memory with cp.async. Rows past the matrix repeat its last row (their results are dropped);
-// 16-byte chunks past a short tail group get zero trits (see mma_load_weights).
+// memory with cp.async. Rows past the matrix repeat its last row (their results are dropped).
 __device__ __forceinline__ void stage_weights(const WeightArgs& w, std::size_t block_row0, std::uint32_t group,
                                               std::uint8_t* stage) {
   constexpr int kChunksPerRow = dense243::kGroupBytes / 16;
@@ -207,14 +236,9 @@ __device__ __forceinline__ void stage_weights(const WeightArgs& w, std::size_t b
     const int linear = static_cast<int>(threadIdx.x) + i * kMmaThreads;
     const int part = linear % kChunksPerRow;
     const std::size_t m = block_row0 + static_cast<std::size_t>(linear / kChunksPerRow);
-    std::uint8_t* dst = stage + static_cast<std::size_t>(linear) * 16;
-    const std::uint32_t offset = 16u * static_cast<std::uint32_t>(part);
-    if (group < w.full_groups || offset < w.tail_bytes) {
-      cp_async16(dst, w.row(m < w.rows ? m : w.rows - 1) + static_cast<std::size_t>(group) * dense243::kGroupBytes +
-                          offset);
-    } else {
-      store_staged16(dst, mma_load_weights(w, 0, group, part));
-    }
+    cp_async16(stage + static_cast<std::size_t>(linear) * 16,
+               w.row(m < w.rows ? m : w.rows - 1) + static_cast<std::size_t>(group) * dense243::kGroupBytes +
+                   16u * static_cast<std::uint32_t>(part));
   }
 }
 
@@ -263,46 +287,59 @@ __device__ __forceinline__ void mma_group(const std::uint8_t* weights, const std
 }
 #endif
 
-// Weights and activations of group G + 1 are copied (cp.async) into one half of the
-// double-buffered stages while the MMAs of group G read the other half.
-template <class Source>
-__global__ void __launch_bounds__(kMmaThreads, kMmaMinBlocksPerSm)
-    d243_mma_kernel(WeightArgs w, Source x, std::size_t tokens, OutputArgs out) {
+// Blocks with blockIdx.z = s take groups [s * groups_per_split, ...) of K (split-K).
+// A kStages-deep cp.async pipeline: while the MMAs of group G run, the weights and
+// activations of groups G + 1 .. G + kStages - 1 are being copied into the other stages.
+template <class Source, int kStages>
+__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks_per_sm(kStages))
+    d243_mma_kernel(WeightArgs w, Source x, std::size_t tokens, OutputArgs out, std::uint32_t groups_per_split) {
+  static_assert(kStages >= 2 && kStages <= kMmaMaxStages, "two or three pipeline stages");
 #if TRIT_CUDA_HAS_MMA
-  __shared__ alignas(16) std::uint8_t shared[kMmaSharedBytes];
-  std::uint8_t* const weight_stages = shared + kStagerBytes;
+  extern __shared__ uint4 mma_shared_words[];
+  std::uint8_t* const shared = reinterpret_cast<std::uint8_t*>(mma_shared_words);
+  std::uint8_t* const weight_stages = shared + MmaSharedLayout<Source, kStages>::kStagerBytes;
   const int warp = static_cast<int>(threadIdx.x) / kWarpSize;
   const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const int g = lane / 4;
   const int t = lane % 4;
   const std::size_t block_row0 = static_cast<std::size_t>(blockIdx.x) * kMmaBlockRows;
-  const std::uint32_t groups = w.groups();
+  const std::uint32_t begin = blockIdx.z * groups_per_split;
+  const std::uint32_t end = w.groups - begin < groups_per_split ? w.groups : begin + groups_per_split;
 
   for (std::size_t n0 = static_cast<std::size_t>(blockIdx.y) * kMmaBlockTokens; n0 < tokens;
        n0 += static_cast<std::size_t>(gridDim.y) * kMmaBlockTokens) {
     std::int32_t acc[kMmaFragsM][kMmaFragsN][4] = {};
-    ActivationStager<Source> stager(x, w, n0, tokens, shared);
-    stage_weights(w, block_row0, 0, weight_stages);
-    stager.issue(0, 0);
-    cp_async_commit();
-
-    for (std::uint32_t group = 0; group < groups; ++group) {
-      const int current = static_cast<int>(group & 1);
-      if (group + 1 < groups) {
-        // The other buffers were last read in the previous iteration, before its closing
-        // barrier.
-        stage_weights(w, block_row0, group + 1, weight_stages + (current ^ 1) * kWeightStageBytes);
-        stager.issue(group + 1, current ^ 1);
-        cp_async_commit();
-        cp_async_wait<1>();
-      } else {
-        cp_async_wait<0>();
+    ActivationStager<Source, kStages> stager(x, w.cols, n0, tokens, shared);
+    // Fill all stages but one. Every stage commits a copy group, empty or not, so that
+    // waiting for all but the newest kStages - 2 groups always means "group G is here".
+    for (int s = 0; s < kStages - 1; ++s) {
+      const std::uint32_t group = begin + static_cast<std::uint32_t>(s);
+      if (group < end) {
+        stage_weights(w, block_row0, group, weight_stages + s * kWeightStageBytes);
+        stager.issue(group, s);
       }
+      cp_async_commit();
+    }
+
+    for (std::uint32_t group = begin; group < end; ++group) {
+      const int current = static_cast<int>((group - begin) % kStages);
+      cp_async_wait<kStages - 2>();
+      // Group G's copies (and the plain stores issue() made) are visible to every thread, and
+      // every thread is done with group G - 1, whose stage the next issue refills.
       __syncthreads();
+      const std::uint32_t ahead = group + kStages - 1;
+      if (ahead < end) {
+        const int slot = static_cast<int>((ahead - begin) % kStages);
+        stage_weights(w, block_row0, ahead, weight_stages + slot * kWeightStageBytes);
+        stager.issue(ahead, slot);
+      }
+      cp_async_commit();
       const std::uint8_t* activations = stager.ready(group, current);
       mma_group(weight_stages + current * kWeightStageBytes, activations, warp, g, t, acc);
-      __syncthreads();
     }
+    // The next token tile's first copies must not land in stages still being read.
+    cp_async_wait<0>();
+    __syncthreads();
 
     const std::size_t warp_row0 = block_row0 + static_cast<std::size_t>(warp) * kMmaWarpRows;
 #pragma unroll
@@ -313,7 +350,7 @@ __global__ void __launch_bounds__(kMmaThreads, kMmaMinBlocksPerSm)
         for (int c = 0; c < 4; ++c) {
           const std::size_t m = warp_row0 + static_cast<std::size_t>(mma_out_row(f, g, c));
           const std::size_t n = n0 + static_cast<std::size_t>(mma_out_token(j, t, c));
-          if (m < w.rows && n < tokens) store_result(out, w, n, m, acc[f][j][c]);
+          if (m < w.rows && n < tokens) emit_result(out, w, n, m, acc[f][j][c]);
         }
       }
     }

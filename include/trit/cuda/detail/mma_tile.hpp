@@ -34,16 +34,10 @@ TRIT_CUDA_HD std::size_t mma_weight_row(std::size_t warp_row0, int frag, int hal
   return warp_row0 + static_cast<std::size_t>(kMmaFragRows * frag + 8 * half + g);
 }
 
-// The 16 bytes of `group` that thread t decodes from row m. A tail group shorter than 16 t
-// bytes gives zero trits (never read past the row's padded stride); the staged activations
-// against them are zero anyway.
+// The 16 bytes of `group` that thread t decodes from row m. Every group is whole in the
+// device layout; past K its trits are zero.
 TRIT_CUDA_HD Words16 mma_load_weights(const WeightArgs& w, std::size_t m, std::uint32_t group, int t) {
-  const std::uint32_t offset = 16u * static_cast<std::uint32_t>(t);
-  if (group >= w.full_groups && offset >= w.tail_bytes) {
-    constexpr std::uint32_t kZeroTrits = 0x80808080u;  // dense243::kZeroByte in every byte
-    return Words16{{kZeroTrits, kZeroTrits, kZeroTrits, kZeroTrits}};
-  }
-  return load_global16(w.row(m) + static_cast<std::size_t>(group) * dense243::kGroupBytes + offset);
+  return load_global16(w.row(m) + static_cast<std::size_t>(group) * dense243::kGroupBytes + 16u * static_cast<std::size_t>(t));
 }
 
 // Where the 16 staged weight bytes of block row `row` and thread t start (rows of 64 bytes).
@@ -71,38 +65,23 @@ TRIT_CUDA_HD int mma_out_row(int frag, int g, int c) { return kMmaFragRows * fra
 TRIT_CUDA_HD int mma_out_token(int frag_n, int t, int c) { return kMmaFragTokens * frag_n + 2 * t + (c & 1); }
 
 // ---- Staging ---------------------------------------------------------------------------------
-// A staged group is kStageRowBytes bytes per token. For a full group they are its 320
-// activations in order; for the tail group, staged byte 64 i + j holds the activation that
-// tail byte j's digit i multiplies (position j + g i of the group, g = tail bytes), or 0
-// where no trit is (j >= g, or a padding position).
+// A staged group is kStageRowBytes bytes per token: its 320 activations in order, zero past
+// K (the weights there are zero trits too, but a zero times whatever memory lies past a row
+// is not something to read).
 
-// First activation of 16-byte chunk `chunk` of full group `group`.
+// First activation of 16-byte chunk `chunk` of group `group`.
 TRIT_CUDA_HD std::size_t staged_chunk_k(std::uint32_t group, int chunk) {
   return static_cast<std::size_t>(group) * dense243::kGroupTrits + 16u * static_cast<std::size_t>(chunk);
 }
 
-// The position within the tail group of staged byte p, or -1 when p stages a zero.
-TRIT_CUDA_HD int tail_stage_position(const WeightArgs& w, int p) {
-  const std::uint32_t digit = static_cast<std::uint32_t>(p) / 64u;
-  const std::uint32_t j = static_cast<std::uint32_t>(p) % 64u;
-  if (j >= w.tail_bytes) return -1;
-  const std::uint32_t position = j + w.tail_bytes * digit;
-  return position < w.tail_trits ? static_cast<int>(position) : -1;
-}
-
-// The 16 staged bytes of chunk `chunk` of the tail group for token n (zeros when !valid).
+// The 16 staged int8 activations of chunk `chunk` of `group` for token n (zeros when !valid):
+// what the stager leaves in shared memory, copied whole where the chunk lies inside K.
 template <class Source>
-TRIT_CUDA_HD Words16 staged_tail_chunk(const Source& x, const WeightArgs& w, std::size_t n, bool valid, int chunk) {
-  Words16 out{{0u, 0u, 0u, 0u}};
-  if (!valid) return out;
-  const std::size_t tail_k0 = static_cast<std::size_t>(w.full_groups) * dense243::kGroupTrits;
-  for (int b = 0; b < 16; ++b) {
-    const int position = tail_stage_position(w, 16 * chunk + b);
-    if (position < 0) continue;
-    const std::uint32_t byte = static_cast<std::uint8_t>(x.value(n, tail_k0 + static_cast<std::size_t>(position)));
-    out.w[b / 4] |= byte << (8 * (b % 4));
-  }
-  return out;
+TRIT_CUDA_HD Words16 staged_chunk(const Source& x, std::size_t cols, std::size_t n, bool valid, std::uint32_t group,
+                                  int chunk) {
+  if (!valid) return Words16{{0u, 0u, 0u, 0u}};
+  const std::size_t k = staged_chunk_k(group, chunk);
+  return k + 16 <= cols ? x.load16(n, k) : load16_bounded(x, n, k, cols);
 }
 
 }  // namespace detail
