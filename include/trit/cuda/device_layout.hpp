@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "trit/dense243.hpp"
+#include "trit/format/dense243.hpp"
 #include "trit/error.hpp"
-#include "trit/packed_matrix.hpp"
+#include "trit/format/packed_matrix.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE
@@ -31,7 +31,7 @@ constexpr std::size_t device_row_stride(std::size_t cols) { return device_groups
 
 namespace detail {
 
-inline int packed_trit(const PackedMatrix& w, std::size_t m, std::size_t k) {
+inline int packed_trit(const PackedMatrixView& w, std::size_t m, std::size_t k) {
   const dense243::TritPosition at = dense243::locate(dense243::row_layout(w.cols()), k);
   return dense243::decode_trit(w.row(m)[at.byte], at.digit);
 }
@@ -39,7 +39,7 @@ inline int packed_trit(const PackedMatrix& w, std::size_t m, std::size_t k) {
 }  // namespace detail
 
 // The device bytes of `w`: rows of device_row_stride(cols) bytes, as described above.
-inline std::vector<std::uint8_t> device_layout(const PackedMatrix& w) {
+inline std::vector<std::uint8_t> device_layout(const PackedMatrixView& w) {
   const dense243::RowLayout layout = dense243::row_layout(w.cols());
   const std::size_t stride = device_row_stride(w.cols());
   std::vector<std::uint8_t> bytes(w.rows() * stride, dense243::kZeroByte);

@@ -33,7 +33,7 @@ class DeviceMatrix {
 
   // Uploads `host` (complete on return, ordered with every stream). Throws std::invalid_argument for an empty matrix and
   // cuda_error when the device cannot be used or the memory cannot be allocated.
-  explicit DeviceMatrix(const PackedMatrix& host)
+  explicit DeviceMatrix(const PackedMatrixView& host)
       : rows_(host.rows()),
         cols_(host.cols()),
         granularity_(host.granularity()),
@@ -44,7 +44,7 @@ class DeviceMatrix {
     const std::vector<std::uint8_t> bytes = device_layout(host);
     bytes_ = DeviceBuffer<std::uint8_t>(bytes.size());
     bytes_.upload(bytes.data(), bytes.size());
-    scales_ = DeviceBuffer<float>(host.scales());
+    scales_ = DeviceBuffer<float>(std::vector<float>(host.scales(), host.scales() + host.scale_count()));
   }
 
   DeviceMatrix(DeviceMatrix&& other) noexcept { swap(other); }
