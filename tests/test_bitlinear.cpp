@@ -9,6 +9,8 @@
 #include <trit/trit.hpp>
 #include <trit/layers/bitlinear.hpp>
 
+#include "test_support.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -215,12 +217,17 @@ TEST_P(BitLinearForward, StridedInputAndOutputLeaveTheGapsAlone) {
   }
 }
 
-TEST_P(BitLinearForward, AnyNumberOfTokensIncludingNone) {
+TEST_P(BitLinearForward, AnyNumberOfTokensButNone) {
   const std::size_t rows = 66, cols = 321;
   const std::vector<float> w = random_floats(rows * cols, 13);
   const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), rows, cols),
                                                 trit::ScaleGranularity::per_tensor, nullptr, config_of(GetParam()));
-  layer.forward(trit::matrix<const float>(nullptr, 0, cols), trit::matrix<float>(nullptr, 0, rows));
+  // No tokens is an error, as it is for trit::gemm (it used to return without a word).
+  EXPECT_TRUE(trit_test::throws_with<std::invalid_argument>(
+      [&] { layer.forward(trit::matrix<const float>(nullptr, 0, cols), trit::matrix<float>(nullptr, 0, rows)); },
+      "x has no tokens"));
+  EXPECT_TRUE(trit_test::throws_with<std::invalid_argument>([&] { layer.forward(std::vector<float>{}); },
+                                                            "x has no tokens"));
   for (std::size_t tokens : {1u, 2u, 17u, 64u, 129u}) {
     const std::vector<float> x = random_floats(tokens * cols, static_cast<std::uint32_t>(tokens));
     EXPECT_EQ(layer.forward(x), reference_forward(layer, x, tokens)) << "N " << tokens;
@@ -319,18 +326,16 @@ TEST(BitLinearConstruction, FromFloatUsesAbsmeanPerTensorByDefault) {
   EXPECT_FALSE(layer.has_bias());
 }
 
-TEST(BitLinearConstruction, Int4SchemesUseTheInt4KernelsExactlyWhenEnabled) {
+// An int4 scheme keeps its weights in the int4 layout whatever TRIT_ENABLE_INT4 says (the
+// macro only decides whether the SIMD int4 kernels are compiled), so the answer does not
+// depend on the build.
+TEST(BitLinearConstruction, Int4SchemesAlwaysUseTheInt4Kernels) {
   const std::vector<float> w = random_floats(10 * 30, 18);
   for (ActivationScheme scheme : kSchemes) {
     const BitLinear layer = BitLinear::from_float(trit::matrix<const float>(w.data(), 10, 30),
                                                   trit::ScaleGranularity::per_tensor, nullptr, config_of(scheme));
     const bool int4 = scheme == ActivationScheme::int4_absmax || scheme == ActivationScheme::int4_absmean;
-#if defined(TRIT_ENABLE_INT4)
     EXPECT_EQ(layer.uses_int4_kernels(), int4) << trit::scheme_name(scheme);
-#else
-    (void)int4;
-    EXPECT_FALSE(layer.uses_int4_kernels());
-#endif
   }
 }
 
@@ -433,7 +438,8 @@ TEST(BitLinearSerialize, RoundTripsEverySchemeBitForBit) {
     for (bool with_bias : {false, true}) {
       const BitLinear layer = make_layer(scheme, with_bias, 0.375);
       const std::vector<std::uint8_t> blob = layer.serialize();
-      EXPECT_EQ(blob.size(), 64 + (with_bias ? 33 * 4 : 0) + trit::serialize(layer.packed_weights()).size());
+      // The 132 bytes of bias are padded to 192 so the weight blob starts 64-byte aligned.
+      EXPECT_EQ(blob.size(), 64 + (with_bias ? 192 : 0) + trit::serialize(layer.packed_weights()).size());
       const BitLinear back = BitLinear::deserialize(blob);
       EXPECT_EQ(back.scheme(), scheme);
       EXPECT_EQ(back.activations().topk_ratio, 0.375);
@@ -459,41 +465,126 @@ TEST(BitLinearSerialize, SavesAndLoadsFiles) {
   EXPECT_THROW(BitLinear::load(path), std::runtime_error);
 }
 
+// Layer blob version 2 (docs/LAYERS.md): magic 0..7, version 8, scheme 12, top-K ratio 16,
+// bias count 24, weight blob bytes 32, header size 40, reserved 44..55, whole-blob checksum
+// 56; bias at 64, zero padding to a 64-byte boundary, then the matrix blob.
 TEST(BitLinearSerialize, DamagedBlobsAreRejected) {
   const std::vector<std::uint8_t> good = make_layer(ActivationScheme::int8_topk, true).serialize();
-  const auto expect_format_error = [](std::vector<std::uint8_t> blob, const char* what) {
+  ASSERT_EQ(good.size(), 64 + 192 + trit::serialize(make_layer(ActivationScheme::int8_topk, true).packed_weights()).size());
+  // Each damage is resealed (the checksum brought up to date) unless the checksum is what is
+  // under test, so the named check is the one that fires.
+  const auto expect_format_error = [](std::vector<std::uint8_t> blob, const char* what, const std::string& fragment,
+                                      bool seal = true) {
+    if (seal && blob.size() >= 64) trit_test::reseal(blob);
     EXPECT_THROW(BitLinear::deserialize(blob), trit::format_error) << what;
+    EXPECT_TRUE(trit_test::throws_with<trit::format_error>([&] { BitLinear::deserialize(blob); }, fragment)) << what;
   };
   auto blob = good;
   blob[0] = 'X';
-  expect_format_error(blob, "magic");
+  expect_format_error(blob, "magic", "bad magic: not a layer blob");
   blob = good;
-  blob[8] = 2;
-  expect_format_error(blob, "version");
+  blob[8] = 3;
+  expect_format_error(blob, "version", "unsupported layer blob version 3");
   blob = good;
   blob[12] = 4;
-  expect_format_error(blob, "scheme");
+  expect_format_error(blob, "scheme", "unknown activation scheme 4");
   blob = good;
   for (int i = 16; i < 24; ++i) blob[i] = 0;  // ratio 0.0
-  expect_format_error(blob, "ratio");
+  expect_format_error(blob, "ratio", "top-K ratio 0 is outside (0, 1]");
+  {
+    // 32 bias values for 33 outputs, with the sizes kept consistent: the first 32 values,
+    // padded to byte 192, then the same weight blob.
+    blob.assign(good.begin(), good.begin() + 64 + 32 * 4);
+    blob[24] = 32;
+    blob.resize(192, 0);
+    blob.insert(blob.end(), good.begin() + 256, good.end());
+    expect_format_error(blob, "bias count", "bias has 32 values for 33 outputs");
+  }
   blob = good;
-  blob[24] = 32;  // 32 bias values for 33 outputs, with the sizes kept consistent
-  blob[32] = static_cast<std::uint8_t>(blob[32] + 4);
-  expect_format_error(blob, "bias count");
+  blob[50] = 1;
+  expect_format_error(blob, "reserved byte", "reserved header byte 50 is not 0");
   blob = good;
-  blob[60] = 1;
-  expect_format_error(blob, "reserved byte");
+  blob[44] = 1;
+  expect_format_error(blob, "reserved byte", "reserved header byte 44 is not 0");
   blob = good;
   blob[64 + 5] ^= 0x01;
-  expect_format_error(blob, "checksum");
+  expect_format_error(blob, "checksum", "checksum mismatch", false);
+  blob = good;
+  blob[20] ^= 0x01;  // a header byte: version 1 did not check these, version 2 does
+  expect_format_error(blob, "header checksum", "checksum mismatch", false);
+  blob = good;
+  blob[64 + 33 * 4] = 1;  // the bias's alignment padding
+  expect_format_error(blob, "padding", "alignment padding byte 196 is not 0");
   blob = good;
   blob.pop_back();
-  expect_format_error(blob, "truncated");
+  expect_format_error(blob, "truncated", "the header says 33 bias values and");
   blob = good;
   blob.push_back(0);
-  expect_format_error(blob, "trailing byte");
-  expect_format_error(std::vector<std::uint8_t>(good.begin(), good.begin() + 40), "short header");
+  expect_format_error(blob, "trailing byte", "the header says 33 bias values and");
+  expect_format_error(std::vector<std::uint8_t>(good.begin(), good.begin() + 40), "short header",
+                      "shorter than the 64-byte header");
   EXPECT_NO_THROW(BitLinear::deserialize(good));
+}
+
+// A layer blob as version 1 wrote it (checksum at 40 over the payload only, header size at 48,
+// reserved 52..63, the bias directly followed by the matrix blob) still loads. Built by hand
+// from the layer's parts, with a version-1 matrix blob inside.
+TEST(BitLinearSerialize, HandBuiltVersion1LayerBlobStillLoads) {
+  const BitLinear layer = make_layer(ActivationScheme::int8_absmax, true);
+  const trit::PackedMatrix w = layer.packed_weights();
+  ASSERT_EQ(w.granularity(), trit::ScaleGranularity::per_row);
+  const auto put = [](std::vector<std::uint8_t>& out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  std::vector<std::uint8_t> matrix = {'T', 'R', 'I', 'T', 'D', '2', '4', '3'};
+  put(matrix, 1, 4);                                   // version 1
+  put(matrix, 1, 4);                                   // layout
+  put(matrix, w.rows(), 8);
+  put(matrix, w.cols(), 8);
+  put(matrix, w.row_stride(), 8);
+  put(matrix, 1, 4);                                   // per row
+  put(matrix, 64, 4);
+  put(matrix, 4 * w.rows() + w.weight_bytes(), 8);     // payload size
+  put(matrix, 0, 8);                                   // checksum, sealed below
+  for (float s : w.scales()) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &s, 4);
+    put(matrix, bits, 4);
+  }
+  matrix.insert(matrix.end(), w.data(), w.data() + w.weight_bytes());
+  trit_test::reseal(matrix);
+
+  std::vector<std::uint8_t> blob = {'T', 'R', 'I', 'T', 'B', 'L', 'I', 'N'};
+  put(blob, 1, 4);                                                            // version 1
+  put(blob, static_cast<std::uint32_t>(ActivationScheme::int8_absmax), 4);    // scheme
+  double ratio = layer.activations().topk_ratio;
+  std::uint64_t ratio_bits;
+  std::memcpy(&ratio_bits, &ratio, 8);
+  put(blob, ratio_bits, 8);
+  put(blob, 33, 8);                 // bias count
+  put(blob, matrix.size(), 8);      // weight blob bytes
+  put(blob, 0, 8);                  // checksum at 40, sealed below
+  put(blob, 64, 4);                 // header size at 48
+  blob.resize(64, 0);               // reserved 52..63
+  for (float b : layer.bias()) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &b, 4);
+    put(blob, bits, 4);
+  }
+  blob.insert(blob.end(), matrix.begin(), matrix.end());
+  trit_test::reseal(blob);
+
+  const BitLinear back = BitLinear::deserialize(blob);
+  EXPECT_EQ(back.scheme(), ActivationScheme::int8_absmax);
+  EXPECT_EQ(back.bias(), layer.bias());
+  EXPECT_EQ(back.weight_scales(), layer.weight_scales());
+  const std::vector<float> x = random_floats(2 * 650, 28);
+  EXPECT_EQ(back.forward(x), layer.forward(x));
+  // Saved again, it is version 2.
+  EXPECT_EQ(back.serialize(), layer.serialize());
+  // The v1 checksum guards its payload.
+  blob[64] ^= 1;
+  EXPECT_TRUE(trit_test::throws_with<trit::format_error>([&] { BitLinear::deserialize(blob); }, "checksum mismatch"));
 }
 
 }  // namespace

@@ -182,8 +182,10 @@ TEST(Dense243Byte, ValidatorAcceptsEveryValidByteInAFullGroup) {
 TEST(Dense243Byte, DeserializeRejectsEachInvalidByte) {
   const trit::PackedMatrix packed(2, 9, trit::ScaleGranularity::per_tensor);
   const std::vector<std::uint8_t> good = trit::serialize(packed);
-  const std::size_t first_row_byte = 64 + 4;
-  ASSERT_EQ(good.size(), first_row_byte + 2 * 2);
+  // Version 2: the one scale is padded to byte 128, where the rows start; 64 bytes of tail
+  // slack follow the two 2-byte rows.
+  const std::size_t first_row_byte = 128;
+  ASSERT_EQ(good.size(), first_row_byte + 2 * 2 + trit::dense243::kTailSlackBytes);
   ASSERT_NO_THROW(trit::deserialize(good));
   for (int bad : kInvalidBytes) {
     std::vector<std::uint8_t> blob = good;

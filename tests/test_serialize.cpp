@@ -21,11 +21,19 @@
 #include <string>
 #include <vector>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace {
 
 using trit_test::throws_with;
 using trit_test::fnv1a64;
 using trit_test::reseal;
+using trit_test::whole_blob_checksum;
 
 using trit::ScaleGranularity;
 
@@ -82,9 +90,33 @@ TEST(Serialize, GoldenBlobForOneRowOfFive) {
   const std::vector<std::int8_t> trits = {1, 0, -1, 0, 1};
   const float scale = 0.5f;
   const trit::PackedMatrix packed = trit::pack_trits(trit::matrix(trits.data(), 1, 5), &scale, 1);
-  const std::vector<std::uint8_t> expected = {
+  std::vector<std::uint8_t> expected = {
       'T', 'R', 'I', 'T', 'D', '2', '4', '3',          // magic
-      1, 0, 0, 0,                                      // version
+      2, 0, 0, 0,                                      // version
+      1, 0, 0, 0,                                      // layout
+      1, 0, 0, 0, 0, 0, 0, 0,                          // rows
+      5, 0, 0, 0, 0, 0, 0, 0,                          // cols
+      1, 0, 0, 0, 0, 0, 0, 0,                          // row stride
+      0, 0, 0, 0,                                      // per tensor
+      64, 0, 0, 0,                                     // header size
+      129, 0, 0, 0, 0, 0, 0, 0,                        // payload size: 4 + 60 + 1 + 64
+      0xd6, 0xec, 0x0f, 0x5b, 0x2f, 0x70, 0x54, 0xc5,  // FNV-1a 64 of the blob, these 8 bytes as 0
+      0x00, 0x00, 0x00, 0x3f,                          // 0.5f
+  };
+  expected.resize(128, 0);   // alignment padding: the rows start at byte 128
+  expected.push_back(205);   // digits 2,1,0,1,2: v = 194
+  expected.resize(193, 0);   // 64 bytes of tail slack
+  EXPECT_EQ(trit::serialize(packed), expected);
+  // The checksum above was computed outside the library (Python); the test's own FNV agrees.
+  EXPECT_EQ(read_le(expected, 56, 8), whole_blob_checksum(expected));
+}
+
+// The same matrix as version 1 wrote it (scales directly followed by the rows, checksum over
+// the payload only): files saved before version 2 must still load, to the same matrix.
+TEST(Serialize, HandBuiltVersion1BlobStillLoads) {
+  const std::vector<std::uint8_t> v1 = {
+      'T', 'R', 'I', 'T', 'D', '2', '4', '3',          // magic
+      1, 0, 0, 0,                                      // version 1
       1, 0, 0, 0,                                      // layout
       1, 0, 0, 0, 0, 0, 0, 0,                          // rows
       5, 0, 0, 0, 0, 0, 0, 0,                          // cols
@@ -96,7 +128,24 @@ TEST(Serialize, GoldenBlobForOneRowOfFive) {
       0x00, 0x00, 0x00, 0x3f,                          // 0.5f
       205,                                             // digits 2,1,0,1,2: v = 194
   };
-  EXPECT_EQ(trit::serialize(packed), expected);
+  EXPECT_EQ(read_le(v1, 56, 8), fnv1a64(v1.data() + 64, 5));
+  const trit::PackedMatrix back = trit::deserialize(v1);
+  ASSERT_EQ(back.rows(), 1u);
+  ASSERT_EQ(back.cols(), 5u);
+  EXPECT_EQ(back.scales(), std::vector<float>{0.5f});
+  const int expected_trits[5] = {1, 0, -1, 0, 1};
+  for (std::size_t k = 0; k < 5; ++k) EXPECT_EQ(back.trit(0, k), expected_trits[k]) << k;
+  // Saving it again writes the current version.
+  EXPECT_EQ(read_le(trit::serialize(back), 8, 4), 2u);
+  // Version 1's checksum did not cover the header: a wrong checksum in the payload is caught...
+  std::vector<std::uint8_t> damaged = v1;
+  damaged[64] ^= 1;
+  EXPECT_TRUE(rejected(damaged, "checksum mismatch"));
+  // ...and a v1 blob resealed with the v1 rule after an edit is accepted again.
+  damaged[64] ^= 1;
+  damaged[68] = trit::dense243::kZeroByte;
+  reseal(damaged);
+  EXPECT_EQ(trit::deserialize(damaged).trit(0, 0), 0);
 }
 
 TEST(Serialize, HeaderFieldsMatchTheFormat) {
@@ -105,10 +154,12 @@ TEST(Serialize, HeaderFieldsMatchTheFormat) {
     const trit::PackedMatrix packed = random_packed(7, 333, g, rng);
     const std::vector<std::uint8_t> blob = trit::serialize(packed);
     const std::size_t scale_count = g == ScaleGranularity::per_row ? 7 : 1;
-    const std::size_t payload = 4 * scale_count + 7 * 67;
+    // The 28 or 4 bytes of scales are padded to byte 128, where the rows start; 64 bytes of
+    // tail slack follow them.
+    const std::size_t payload = 64 + 7 * 67 + 64;
     ASSERT_EQ(blob.size(), 64 + payload);
     EXPECT_EQ(std::memcmp(blob.data(), "TRITD243", 8), 0);
-    EXPECT_EQ(read_le(blob, 8, 4), 1u);
+    EXPECT_EQ(read_le(blob, 8, 4), 2u);
     EXPECT_EQ(read_le(blob, 12, 4), 1u);
     EXPECT_EQ(read_le(blob, 16, 8), 7u);
     EXPECT_EQ(read_le(blob, 24, 8), 333u);
@@ -116,13 +167,15 @@ TEST(Serialize, HeaderFieldsMatchTheFormat) {
     EXPECT_EQ(read_le(blob, 40, 4), g == ScaleGranularity::per_row ? 1u : 0u);
     EXPECT_EQ(read_le(blob, 44, 4), 64u);
     EXPECT_EQ(read_le(blob, 48, 8), payload);
-    EXPECT_EQ(read_le(blob, 56, 8), fnv1a64(blob.data() + 64, payload));
+    EXPECT_EQ(read_le(blob, 56, 8), whole_blob_checksum(blob));
     for (std::size_t i = 0; i < scale_count; ++i) {
       float s;
       std::memcpy(&s, &blob[64 + 4 * i], 4);  // little-endian host
       EXPECT_EQ(s, packed.scales()[i]);
     }
-    EXPECT_EQ(std::memcmp(&blob[64 + 4 * scale_count], packed.data(), 7 * 67), 0);
+    for (std::size_t i = 64 + 4 * scale_count; i < 128; ++i) EXPECT_EQ(blob[i], 0) << "padding byte " << i;
+    EXPECT_EQ(std::memcmp(&blob[128], packed.data(), 7 * 67), 0);
+    for (std::size_t i = 128 + 7 * 67; i < blob.size(); ++i) EXPECT_EQ(blob[i], 0) << "tail slack byte " << i;
   }
 }
 
@@ -156,7 +209,7 @@ TEST(SerializeRoundTrip, CustomRowStride) {
   wide.set_scales(tight.scales().data(), tight.scales().size());
   const std::vector<std::uint8_t> blob = trit::serialize(wide);
   EXPECT_EQ(read_le(blob, 32, 8), 80u);
-  EXPECT_EQ(blob.size(), 64 + 5 * 4 + 5 * 80u);
+  EXPECT_EQ(blob.size(), 128 + 5 * 80u + 64);  // header, scales padded to 128, rows, tail slack
   const trit::PackedMatrix back = trit::deserialize(blob);
   EXPECT_TRUE(same_matrix(wide, back));
   EXPECT_EQ(back.row_stride(), 80u);
@@ -191,36 +244,63 @@ TEST(SerializeRoundTrip, LoadRejectsADamagedFile) {
 
 TEST(SerializeRoundTrip, MissingFilesAndUnwritablePathsThrow) {
   const std::string missing = ::testing::TempDir() + "trit_no_such_dir_8c1f/none.d243";
-  EXPECT_TRUE(throws_with<std::runtime_error>([&] { trit::load(missing); }, "trit::load: cannot open"));
+  EXPECT_TRUE(throws_with<trit::io_error>([&] { trit::load(missing); }, missing + ": cannot open: "));
   const trit::PackedMatrix packed(1, 5, ScaleGranularity::per_tensor);
-  EXPECT_TRUE(throws_with<std::runtime_error>([&] { trit::save(packed, missing); }, "trit::save: cannot write"));
+  EXPECT_TRUE(throws_with<trit::io_error>([&] { trit::save(packed, missing); },
+                                          "trit::save: " + missing + ": cannot create a temporary file beside it"));
 }
 
-TEST(SerializeRoundTrip, SaveReportsAWriteThatFailsWhenFlushed) {
-  // /dev/full accepts the open and fails every write; a small blob sits in the stream's
-  // buffer until the file is closed, so only a check after closing sees the failure.
-  std::ifstream probe("/dev/full");
-  if (!probe) GTEST_SKIP() << "no /dev/full on this system";
-  const trit::PackedMatrix packed(1, 5, ScaleGranularity::per_tensor);
-  EXPECT_TRUE(throws_with<std::runtime_error>([&] { trit::save(packed, "/dev/full"); }, "trit::save: cannot write"));
+TEST(SerializeRoundTrip, SaveReportsAWriteThatFails) {
+  // Every write must be checked. A child process may write at most 1024 bytes to any file
+  // (RLIMIT_FSIZE, with SIGXFSZ ignored so write() fails with EFBIG instead of killing it) and
+  // saves a blob of several KB; it exits 0 when save threw io_error naming the failed write.
+  // (This used /dev/full; save now writes a temporary file beside the destination, so a
+  // device destination no longer sees the bytes, and see test_files.cpp for that case.)
+  const std::string path = temp_path("write_fails");
+  const trit::PackedMatrix packed(10, 6912, ScaleGranularity::per_tensor);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{1024, 1024};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    int code = 1;
+    try {
+      trit::save(packed, path);
+    } catch (const trit::io_error& e) {
+      code = std::string(e.what()).find("trit::save: " + path + ": cannot write: ") != std::string::npos ? 0 : 2;
+    } catch (...) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: no exception; 2: another message; 3: another exception type";
+  // The failed save created no destination file (test_files.cpp checks the temporary file).
+  struct stat info {};
+  EXPECT_NE(::stat(path.c_str(), &info), 0);
 }
 
 // ---- Damaged blobs ---------------------------------------------------------------------------
-// A 3 x 333 per-row matrix: scales at payload 0..11, rows of 67 bytes from payload offset 12;
-// each row ends with a 13-trit tail group of 3 bytes whose trits 13 and 14 (bytes 1 and 2 of
+// A 3 x 333 per-row matrix: scales at bytes 64..75, zero padding to 127, rows of 67 bytes
+// from byte 128, then 64 bytes of tail slack (393 bytes in all); each row ends with a 13-trit tail group of 3 bytes whose trits 13 and 14 (bytes 1 and 2 of
 // the tail, digit 4) are padding.
 
 class DamagedBlob : public ::testing::Test {
  protected:
   static constexpr std::size_t kRows = 3, kCols = 333, kRowBytes = 67;
   static constexpr std::size_t kScales = 64;
-  static constexpr std::size_t kRowsAt = 64 + 3 * 4;
+  static constexpr std::size_t kRowsAt = 128;
+  static constexpr std::size_t kSlackAt = kRowsAt + kRows * kRowBytes;
 
   void SetUp() override {
     std::mt19937 rng(6);
     packed_ = random_packed(kRows, kCols, ScaleGranularity::per_row, rng);
     good_ = trit::serialize(packed_);
-    ASSERT_EQ(good_.size(), kRowsAt + kRows * kRowBytes);
+    ASSERT_EQ(good_.size(), kSlackAt + trit::dense243::kTailSlackBytes);
+    ASSERT_EQ(good_.size(), 393u);
     ASSERT_NO_THROW(trit::deserialize(good_));
   }
 
@@ -243,8 +323,10 @@ TEST_F(DamagedBlob, BadMagic) {
 }
 
 TEST_F(DamagedBlob, BadVersion) {
-  EXPECT_TRUE(rejected(with_u64(8, 2, 4), "unsupported format version 2"));
-  EXPECT_TRUE(rejected(with_u64(8, 0, 4), "unsupported format version 0"));
+  EXPECT_TRUE(rejected(with_u64(8, 3, 4), "unsupported trit matrix blob version 3"));
+  EXPECT_TRUE(rejected(with_u64(8, 0, 4), "unsupported trit matrix blob version 0"));
+  // Read as version 1, the same bytes imply rows at byte 76 and no tail slack.
+  EXPECT_TRUE(rejected(with_u64(8, 1, 4), "payload size 329 != 213 implied by the header"));
 }
 
 TEST_F(DamagedBlob, BadLayout) {
@@ -280,9 +362,9 @@ TEST_F(DamagedBlob, TruncatedInsideTheHeader) {
 TEST_F(DamagedBlob, ExtraTrailingByte) {
   std::vector<std::uint8_t> blob = good_;
   blob.push_back(0);
-  EXPECT_TRUE(rejected(blob, "payload bytes, header says"));
+  EXPECT_TRUE(rejected(blob, "blob holds 394 bytes, the header says 393"));
   blob.back() = 128;
-  EXPECT_TRUE(rejected(blob, "payload bytes, header says"));
+  EXPECT_TRUE(rejected(blob, "blob holds 394 bytes, the header says 393"));
 }
 
 TEST_F(DamagedBlob, HeaderDimensionsInconsistentWithPayload) {
@@ -290,8 +372,13 @@ TEST_F(DamagedBlob, HeaderDimensionsInconsistentWithPayload) {
   EXPECT_TRUE(rejected(with_u64(16, 4, 8), "implied by the header"));
   EXPECT_TRUE(rejected(with_u64(16, 2, 8), "implied by the header"));
   EXPECT_TRUE(rejected(with_u64(32, 68, 8), "implied by the header"));
-  // Per tensor needs 1 scale, not 3.
-  EXPECT_TRUE(rejected(with_u64(40, 0, 4), "implied by the header"));
+  // Per tensor needs 1 scale, not 3; both pad to byte 128, so the sizes still agree and the
+  // whole-blob checksum is what catches the changed header. Resealed, the two extra scales
+  // lie in what is now alignment padding, which must be zero.
+  std::vector<std::uint8_t> per_tensor = with_u64(40, 0, 4);
+  EXPECT_TRUE(rejected(per_tensor, "checksum mismatch"));
+  reseal(per_tensor);
+  EXPECT_TRUE(rejected(per_tensor, "alignment padding byte 68 is not 0"));
   // The payload size field itself.
   EXPECT_TRUE(rejected(with_u64(48, good_.size() - 64 + 1, 8), "implied by the header"));
   EXPECT_TRUE(rejected(with_u64(48, 0, 8), "implied by the header"));
@@ -374,6 +461,28 @@ TEST_F(DamagedBlob, NonZeroPaddingTrit) {
   EXPECT_NO_THROW(trit::deserialize(blob));
 }
 
+TEST_F(DamagedBlob, NonZeroAlignmentPadding) {
+  // Version 2 pads the scales to byte 128 with zeros; anything else there is rejected.
+  for (std::size_t at : {kScales + 12, kRowsAt - 1}) {
+    std::vector<std::uint8_t> blob = good_;
+    blob[at] = 1;
+    EXPECT_TRUE(rejected(blob, "checksum mismatch"));
+    reseal(blob);
+    EXPECT_TRUE(rejected(blob, "alignment padding byte " + std::to_string(at) + " is not 0"));
+  }
+}
+
+TEST_F(DamagedBlob, NonZeroTailSlack) {
+  // The 64 bytes after the last row must be zero (kernels may read them).
+  for (std::size_t at : {kSlackAt, good_.size() - 1}) {
+    std::vector<std::uint8_t> blob = good_;
+    blob[at] = trit::dense243::kZeroByte;
+    EXPECT_TRUE(rejected(blob, "checksum mismatch"));
+    reseal(blob);
+    EXPECT_TRUE(rejected(blob, "tail slack byte " + std::to_string(at) + " is not 0"));
+  }
+}
+
 TEST(DamagedStridedBlob, NonZeroStridePadding) {
   std::mt19937 rng(7);
   const trit::PackedMatrix tight = random_packed(2, 10, ScaleGranularity::per_tensor, rng);
@@ -381,7 +490,7 @@ TEST(DamagedStridedBlob, NonZeroStridePadding) {
   for (std::size_t m = 0; m < 2; ++m) std::memcpy(wide.row(m), tight.row(m), tight.row_bytes());
   std::vector<std::uint8_t> blob = trit::serialize(wide);
   ASSERT_NO_THROW(trit::deserialize(blob));
-  blob[64 + 4 + 8 + 5] = trit::dense243::kZeroByte;  // row 1, byte 5: past the 2 row bytes
+  blob[128 + 8 + 5] = trit::dense243::kZeroByte;  // row 1, byte 5: past the 2 row bytes
   reseal(blob);
   EXPECT_TRUE(rejected(blob, "row 1 has a non-zero byte 5 in its stride padding"));
 }

@@ -37,11 +37,31 @@ inline std::uint64_t fnv1a64(const std::uint8_t* data, std::size_t size) {
   return hash;
 }
 
-// Rewrites a blob's checksum field after the test damaged its payload, so the check under
-// test (not the checksum) is the one that fires.
+// The version-2 checksum (FORMAT.md section 5): FNV-1a 64 over the whole blob, header and
+// payload, with the 8 checksum bytes at 56..63 read as zero.
+inline std::uint64_t whole_blob_checksum(const std::vector<std::uint8_t>& blob) {
+  std::vector<std::uint8_t> copy = blob;
+  for (int i = 0; i < 8; ++i) copy[56 + i] = 0;
+  return fnv1a64(copy.data(), copy.size());
+}
+
+// Rewrites a blob's checksum field after the test damaged it, so the check under test (not
+// the checksum) is the one that fires. The blob's own version field decides the rule:
+// version 1 summed the payload only (a matrix blob kept the sum at 56, a layer blob at 40);
+// version 2 sums the whole blob into bytes 56..63.
 inline void reseal(std::vector<std::uint8_t>& blob) {
-  const std::uint64_t sum = fnv1a64(blob.data() + 64, blob.size() - 64);
-  for (int i = 0; i < 8; ++i) blob[56 + i] = static_cast<std::uint8_t>(sum >> (8 * i));
+  const std::uint32_t version = static_cast<std::uint32_t>(blob[8]) | static_cast<std::uint32_t>(blob[9]) << 8 |
+                                static_cast<std::uint32_t>(blob[10]) << 16 | static_cast<std::uint32_t>(blob[11]) << 24;
+  const bool layer = std::string(blob.begin(), blob.begin() + 8) == "TRITBLIN";
+  std::uint64_t sum = 0;
+  std::size_t at = 56;
+  if (version == 1) {
+    sum = fnv1a64(blob.data() + 64, blob.size() - 64);
+    if (layer) at = 40;
+  } else {
+    sum = whole_blob_checksum(blob);
+  }
+  for (int i = 0; i < 8; ++i) blob[at + i] = static_cast<std::uint8_t>(sum >> (8 * i));
 }
 
 }  // namespace trit_test

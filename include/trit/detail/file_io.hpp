@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -58,7 +59,9 @@ class MappedFile {
     constexpr const char* fn = "MappedFile::open";
     MappedFile file;
 #if TRIT_HAS_POSIX_FILES
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer before the regular-file check
+    // refuses it. It changes nothing for a regular file.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) detail::throw_io_error(fn, path, "cannot open: ", detail::errno_text(errno));
     struct stat info {};
     if (::fstat(fd, &info) != 0) {
@@ -139,9 +142,38 @@ namespace detail {
 
 // Writes `size` bytes to `path` atomically (see the top of this file). Throws io_error.
 // `write_all(put)` is called once and must call put(data, size) for each piece in order.
+// The file a save replaces: `path`, or where a symbolic link at `path` points (the link
+// stays a link). Throws io_error for an existing destination that is not a regular file: a
+// rename would replace a device, a FIFO or a directory entry with a regular file.
+inline std::string save_destination(const std::string& path, const char* fn) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return path;  // a new file
+  std::string target = path;
+  if (S_ISLNK(info.st_mode)) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return path;  // a dangling link: replace the link itself
+    target = resolved;
+    std::free(resolved);
+    if (::stat(target.c_str(), &info) != 0) return target;
+  }
+  if (!S_ISREG(info.st_mode)) throw_io_error(fn, path, "is not a regular file; refusing to replace it");
+  return target;
+}
+
+// Makes a rename durable: the directory entry is written when the directory is synced.
+inline void sync_directory_of(const std::string& path) {
+  const std::string::size_type slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  if (fd < 0) return;  // best effort: the new file is complete either way
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
 template <class Producer>
-void write_file_atomically(const std::string& path, const char* fn, const Producer& write_all) {
+void write_file_atomically(const std::string& requested_path, const char* fn, const Producer& write_all) {
 #if TRIT_HAS_POSIX_FILES
+  const std::string path = save_destination(requested_path, fn);
   std::string temp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(&temp[0]);
   if (fd < 0) throw_io_error(fn, path, "cannot create a temporary file beside it: ", errno_text(errno));
@@ -184,7 +216,9 @@ void write_file_atomically(const std::string& path, const char* fn, const Produc
     ::unlink(temp.c_str());
     throw_io_error(fn, path, "cannot rename the temporary file over it: ", errno_text(error));
   }
+  sync_directory_of(path);
 #else
+  const std::string& path = requested_path;
   std::ofstream out(path, std::ios::binary);
   if (!out) throw_io_error(fn, path, "cannot open for writing");
   write_all([&](const void* data, std::size_t size) {
