@@ -18,10 +18,14 @@ How transformers' BitNet layers map onto trit (transformers/integrations/bitnet.
 * ``BitLinear`` (2-bit packed checkpoints) divides by ``weight_scale``: the trit scale is
   ``1 / weight_scale``; its 2-bit rows are unpacked here.
 * Activations: transformers' ``ActQuant`` is per-token absmax int8 with round-half-to-even
-  and clamp to [-128, 127], which is trit's ``int8_absmax`` exactly (same scale, same
-  integers). Outputs then differ only by float rounding: transformers multiplies dequantized
-  floats in float32, trit sums exact int32 and scales once, so trit's result is the more
-  exact of the two.
+  and clamp to [-128, 127], trit's ``int8_absmax``, with one difference: torch evaluates
+  ``127 / amax`` as ``reciprocal(amax) * 127``, trit as one division, so the two scales can
+  differ by one ulp (and an integer by one where ``x * s`` lies within an ulp of a rounding
+  boundary). ``activations="trit"`` (the default) quantizes inside trit, fused with the
+  product; ``activations="transformers"`` quantizes with transformers' torch expression and
+  hands trit the same integers and scales. Either way the outputs then differ only by float
+  rounding: transformers multiplies dequantized floats in float32, trit sums exact int32 and
+  scales once.
 * An optional ``rms_norm`` of the layer runs in torch before the trit product.
 """
 
@@ -53,11 +57,20 @@ class BitLinear(nn.Module):
     """
 
     def __init__(self, layer: _trit.BitLinear, *, prenorm: Optional[nn.Module] = None,
-                 threads: Optional[int] = None, isa: str = "auto"):
+                 threads: Optional[int] = None, isa: str = "auto", activations: str = "trit"):
         super().__init__()
         if not isinstance(layer, _trit.BitLinear):
             raise TypeError(f"trit.torch.BitLinear: layer must be a trit.BitLinear, got {type(layer).__name__}")
+        if activations not in ("trit", "transformers"):
+            raise ValueError(f"trit.torch.BitLinear: activations must be 'trit' or 'transformers', got {activations!r}")
+        if activations == "transformers" and layer.scheme != "int8_absmax":
+            raise ValueError("trit.torch.BitLinear: activations='transformers' is int8 absmax; the layer's scheme is "
+                             f"{layer.scheme}")
         self.layer = layer
+        self.activations = activations
+        # The transformers-exact path feeds trit.gemm, which takes the packed matrix itself.
+        self._packed = layer.packed_weights() if activations == "transformers" else None
+        self._bias = layer.bias
         self.in_features = layer.in_features
         self.out_features = layer.out_features
         self.prenorm = prenorm
@@ -95,12 +108,19 @@ class BitLinear(nn.Module):
             x2 = x2.to(torch.float32)
         y = torch.empty((x2.shape[0], self.out_features), dtype=torch.float32)
         threads = torch.get_num_threads() if self.threads is None else self.threads
-        self.layer.forward(x2, out=y, threads=threads, isa=self.isa)
+        if self._packed is None:
+            self.layer.forward(x2, out=y, threads=threads, isa=self.isa)
+        elif x2.shape[0] > 0:
+            # transformers' ActQuant expression, integers and scales only.
+            s = 127 / x2.abs().max(dim=-1, keepdim=True).values.clamp(min=1e-5)
+            q = (x2 * s).round().clamp(-128, 127).to(torch.int8)
+            _trit.gemm(self._packed, q, s.reshape(-1), bias=self._bias, out=y, threads=threads, isa=self.isa)
         y = y.reshape(*lead, self.out_features)
         return y if x.dtype == torch.float32 else y.to(x.dtype)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, scheme={self.layer.scheme}, "
+                f"activations={self.activations}, "
                 f"bias={self.layer.bias is not None}, memory_bytes={self.layer.memory_bytes}")
 
 
@@ -108,7 +128,6 @@ def _unpack_2bit_rows(packed: torch.Tensor, out_features: int) -> torch.Tensor:
     # transformers' packed BitLinear: stored row r holds, in bit pair i, ternary row
     # i * R + r (R = stored rows) as value + 1.
     p = packed.to(torch.uint8)
-    rows = p.shape[0]
     parts = [((p >> (2 * i)) & 3).to(torch.int8) - 1 for i in range(4)]
     return torch.cat(parts, dim=0)[:out_features]
 
@@ -118,7 +137,7 @@ def _check_trits(trits: torch.Tensor, name: str) -> None:
         raise ValueError(f"trit.torch.convert: {name} holds values outside -1, 0, +1; not a ternary layer")
 
 
-def _convert_module(name: str, module: nn.Module, threads: Optional[int]) -> Optional[BitLinear]:
+def _convert_module(name: str, module: nn.Module, threads: Optional[int], activations: str) -> Optional[BitLinear]:
     try:
         from transformers.integrations.bitnet import AutoBitLinear, BitLinear as HFBitLinear
     except ImportError as e:  # pragma: no cover - only without transformers
@@ -151,21 +170,23 @@ def _convert_module(name: str, module: nn.Module, threads: Optional[int]) -> Opt
         return None
     layer = _trit.BitLinear.from_trits(trits.contiguous().numpy(), np.array([scale], dtype=np.float32),
                                        bias=None if bias is None else bias.contiguous().numpy())
-    return BitLinear(layer, prenorm=prenorm, threads=threads)
+    return BitLinear(layer, prenorm=prenorm, threads=threads, activations=activations)
 
 
-def convert(model: nn.Module, *, threads: Optional[int] = None) -> nn.Module:
+def convert(model: nn.Module, *, threads: Optional[int] = None, activations: str = "trit") -> nn.Module:
     """Replaces, in place, every transformers ``AutoBitLinear`` and ``BitLinear`` of ``model``
     with a ``trit.torch.BitLinear`` holding the same trits; returns ``model``.
 
     Other modules (embeddings, norms, attention, ``lm_head``) stay in torch, so
     ``model.generate()`` runs as before with the ternary products on trit's kernels.
+    ``activations`` is ``"trit"`` (fused, fastest) or ``"transformers"`` (transformers' own
+    activation integers and scales); see the module's docstring.
     """
     targets = []
     for name, module in model.named_modules():
         for child_name, child in module.named_children():
             full = f"{name}.{child_name}" if name else child_name
-            new = _convert_module(full, child, threads)
+            new = _convert_module(full, child, threads, activations)
             if new is not None:
                 targets.append((module, child_name, new))
     if not targets:
