@@ -69,8 +69,9 @@ def test_pack_trits_round_trip(granularity):
     np.testing.assert_array_equal(deq, t.astype(np.float32) * np.broadcast_to(scales, (9,))[:, None])
 
 
-def test_pack_trits_accepts_a_python_number_as_the_scale():
-    p = trit.pack_trits(random_trits((2, 7)), 0.25)
+@pytest.mark.parametrize("scale", [0.25, np.float32(0.25), np.float64(0.25), np.array(0.25, np.float32)])
+def test_pack_trits_accepts_a_number_as_the_scale(scale):
+    p = trit.pack_trits(random_trits((2, 7)), scale)
     np.testing.assert_array_equal(p.scales, np.array([0.25], dtype=np.float32))
 
 

@@ -129,6 +129,15 @@ VectorIn<T> vector_in(nb::handle obj, std::size_t n, const std::string& where, b
     return in;
   }
   in.keep = to_array(obj, where, wanted_name<T>());
+  if (allow_number && in.keep.ndim() == 0) {  // a NumPy scalar such as np.float32(0.5)
+    const double value = PyFloat_AsDouble(obj.ptr());
+    if (value == -1.0 && PyErr_Occurred()) throw nb::python_error();
+    in.keep = AnyArray();
+    in.copy.assign(n == 0 ? 1 : n, static_cast<T>(value));
+    in.data = in.copy.data();
+    in.size = in.copy.size();
+    return in;
+  }
   check_array<T>(in.keep, 1, 1, where);
   in.size = in.keep.shape(0);
   if (n != 0 && in.size != n) {
