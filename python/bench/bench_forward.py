@@ -75,18 +75,20 @@ def seconds(fn, repeats):
 
 def bench_model(label, dims, linear_class, tokens_list, repeats):
     hf = build(*dims, linear_class)
-    ours = tt.convert(copy.deepcopy(hf))
+    ours = tt.convert(copy.deepcopy(hf))  # kernel threads = torch.get_num_threads()
+    ours1 = tt.convert(copy.deepcopy(hf), threads=1)
     rows = []
     for tokens in tokens_list:
         ids = torch.randint(2, 1024, (1, tokens), generator=torch.Generator().manual_seed(tokens))
         with torch.no_grad():
             t_hf = seconds(lambda: hf(ids), repeats)
             t_trit = seconds(lambda: ours(ids), repeats)
+            t_trit1 = seconds(lambda: ours1(ids), repeats)
             cos = torch.nn.functional.cosine_similarity(hf(ids).logits, ours(ids).logits, dim=-1).min().item()
-        rows.append((label, linear_class, tokens, t_hf, t_trit, t_hf / t_trit, cos))
+        rows.append((label, linear_class, tokens, t_hf, t_trit, t_trit1, cos))
         print(f"{label:>24} {linear_class:>13} {tokens:>6} {t_hf * 1e3:>10.2f} {t_trit * 1e3:>10.2f} "
-              f"{t_hf / t_trit:>8.2f}x  cos>={cos:.6f}", flush=True)
-    del hf, ours
+              f"{t_hf / t_trit:>8.2f}x {t_trit1 * 1e3:>10.2f} {t_hf / t_trit1:>8.2f}x  cos>={cos:.6f}", flush=True)
+    del hf, ours, ours1
     return rows
 
 
@@ -126,7 +128,8 @@ def main():
 
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; torch {torch.__version__} with "
           f"{torch.get_num_threads()} threads; trit path {trit.cpu_info()['path']}")
-    print(f"{'model':>24} {'linear class':>13} {'tokens':>6} {'hf ms':>10} {'trit ms':>10} {'speed-up':>9}")
+    print(f"{'model':>24} {'linear class':>13} {'tokens':>6} {'hf ms':>10} {'trit ms':>10} {'speed-up':>9} "
+          f"{'trit/1 ms':>10} {'speed-up':>9}   (trit/1: one kernel thread a product)")
     small = (512, 1376, 4, 8, 4)
     big = (2560, 6912, args.layers, 20, 5)
     for linear_class in ("bitlinear", "autobitlinear"):
