@@ -36,5 +36,5 @@ echo "=== python: pytest"
 # Run from outside the source tree so that the installed package, not python/src, is imported.
 cd "$venv"
 "$py" -c "import trit, pprint; pprint.pprint(trit.cpu_info())"
-"$py" -m pytest -q -p no:cacheprovider "$root/python/tests"
+"$py" -m pytest -q -rs -p no:cacheprovider "$root/python/tests"
 echo "=== python: done in $(( $(date +%s) - started )) s"

@@ -1,4 +1,8 @@
+import json
+import os
 import pickle
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -32,6 +36,22 @@ def test_cpu_info_names_a_supported_path_and_why():
     assert set(info["features"]) >= {"avx2", "avx512bw", "avx512vnni", "avxvnni", "neon", "dotprod"}
     for name, why in info["unsupported"].items():
         assert name not in info["supported"] and why
+
+
+def cpu_info_with(trit_isa):
+    # TRIT_ISA is read once per process, so each setting gets a fresh interpreter.
+    env = dict(os.environ, TRIT_ISA=trit_isa)
+    code = "import json, trit; print(json.dumps(trit.cpu_info()))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
+def test_cpu_info_reports_a_trit_isa_override():
+    info = cpu_info_with("scalar")
+    assert info["path"] == "scalar" and info["trit_isa"] == "scalar"
+    assert "TRIT_ISA=scalar" in info["reason"]
+    bad = cpu_info_with("sse9")
+    assert bad["path"] is None and "sse9" in bad["reason"]
 
 
 # ---- packing ---------------------------------------------------------------------------------
