@@ -53,7 +53,8 @@ class BitLinear(nn.Module):
 
     Build it with ``from_float`` (BitNet absmean), ``from_trits`` (checkpoint trits and
     scales) or from a ``trit.BitLinear``. ``threads=None`` uses ``torch.get_num_threads()``.
-    Inference only: no gradient flows through it.
+    Inference only: no gradient flows through it, and the weights are not parameters (a
+    converted model's ``state_dict`` lacks them: save the original model, convert after loading).
     """
 
     def __init__(self, layer: _trit.BitLinear, *, prenorm: Optional[nn.Module] = None,
@@ -66,11 +67,15 @@ class BitLinear(nn.Module):
         if activations == "transformers" and layer.scheme != "int8_absmax":
             raise ValueError("trit.torch.BitLinear: activations='transformers' is int8 absmax; the layer's scheme is "
                              f"{layer.scheme}")
-        self.layer = layer
         self.activations = activations
-        # The transformers-exact path feeds trit.gemm, which takes the packed matrix itself.
+        self.scheme = layer.scheme
+        self.memory_bytes = layer.memory_bytes
+        self.has_bias = layer.bias is not None
+        # The transformers-exact path quantizes in torch and calls trit.gemm, which takes the
+        # packed matrix itself; it keeps that instead of the layer, so weights are held once.
+        self.layer = layer if activations == "trit" else None
         self._packed = layer.packed_weights() if activations == "transformers" else None
-        self._bias = layer.bias
+        self._bias = layer.bias if activations == "transformers" else None
         self.in_features = layer.in_features
         self.out_features = layer.out_features
         self.prenorm = prenorm
@@ -119,9 +124,8 @@ class BitLinear(nn.Module):
         return y if x.dtype == torch.float32 else y.to(x.dtype)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, scheme={self.layer.scheme}, "
-                f"activations={self.activations}, "
-                f"bias={self.layer.bias is not None}, memory_bytes={self.layer.memory_bytes}")
+        return (f"in_features={self.in_features}, out_features={self.out_features}, scheme={self.scheme}, "
+                f"activations={self.activations}, bias={self.has_bias}, memory_bytes={self.memory_bytes}")
 
 
 def _unpack_2bit_rows(packed: torch.Tensor, out_features: int) -> torch.Tensor:
