@@ -14,7 +14,6 @@ embeddings are shrunk (vocabulary 1024), since they stay in torch either way.
 import argparse
 import copy
 import os
-import statistics
 import threading
 import time
 
@@ -64,13 +63,21 @@ def build(hidden, intermediate, layers, heads, kv_heads, linear_class):
 
 
 def seconds(fn, repeats):
+    # The fastest of the repeats: on a shared machine the others measure the neighbours too.
     fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
+
+
+def load_average():
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def bench_model(label, dims, linear_class, tokens_list, repeats):
@@ -127,7 +134,7 @@ def main():
     args = parser.parse_args()
 
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; torch {torch.__version__} with "
-          f"{torch.get_num_threads()} threads; trit path {trit.cpu_info()['path']}")
+          f"{torch.get_num_threads()} threads; trit path {trit.cpu_info()['path']}; load average {load_average()}")
     print(f"{'model':>24} {'linear class':>13} {'tokens':>6} {'hf ms':>10} {'trit ms':>10} {'speed-up':>9} "
           f"{'trit/1 ms':>10} {'speed-up':>9}   (trit/1: one kernel thread a product)")
     small = (512, 1376, 4, 8, 4)
@@ -139,6 +146,7 @@ def main():
     t1, t2 = bench_threads(args.repeats)
     print(f"GIL release: 80 forwards of a 6912x2560 BitLinear (8 tokens, threads=1 each): one Python thread "
           f"{t1 * 1e3:.1f} ms, two Python threads {t2 * 1e3:.1f} ms, speed-up {t1 / t2:.2f}x")
+    print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
