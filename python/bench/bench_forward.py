@@ -123,7 +123,25 @@ def bench_threads(repeats):
 
     t1 = seconds(one, repeats)
     t2 = seconds(two, repeats)
-    return t1, t2
+
+    # Whether the calls overlap does not depend on how busy the machine is: with the GIL
+    # held, two threads could never be inside forward at the same time.
+    spans = [[], []]
+
+    def timed(i):
+        for _ in range(calls):
+            start = time.perf_counter()
+            layer.forward(x, threads=1)
+            spans[i].append((start, time.perf_counter()))
+
+    ts = [threading.Thread(target=timed, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    inside = sum(b - a for a, b in spans[0])
+    both = sum(max(0.0, min(b0, b1) - max(a0, a1)) for a0, b0 in spans[0] for a1, b1 in spans[1])
+    return t1, t2, both / inside
 
 
 def main():
@@ -131,21 +149,27 @@ def main():
     parser.add_argument("--layers", type=int, default=2, help="decoder layers of the 2B4T-sized model")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="the small model only")
+    parser.add_argument("--threads-only", action="store_true", help="only the two-Python-threads measurement")
     args = parser.parse_args()
 
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; torch {torch.__version__} with "
           f"{torch.get_num_threads()} threads; trit path {trit.cpu_info()['path']}; load average {load_average()}")
     print(f"{'model':>24} {'linear class':>13} {'tokens':>6} {'hf ms':>10} {'trit ms':>10} {'speed-up':>9} "
           f"{'trit/1 ms':>10} {'speed-up':>9}   (trit/1: one kernel thread a product)")
+    if args.threads_only:
+        linear_classes = ()
+    else:
+        linear_classes = ("bitlinear", "autobitlinear")
     small = (512, 1376, 4, 8, 4)
     big = (2560, 6912, args.layers, 20, 5)
-    for linear_class in ("bitlinear", "autobitlinear"):
+    for linear_class in linear_classes:
         bench_model("small 512/1376 x4", small, linear_class, (1, 64), args.repeats)
         if not args.quick:
             bench_model(f"2B4T 2560/6912 x{args.layers}", big, linear_class, (1, 64), args.repeats)
-    t1, t2 = bench_threads(args.repeats)
+    t1, t2, overlap = bench_threads(args.repeats)
     print(f"GIL release: 80 forwards of a 6912x2560 BitLinear (8 tokens, threads=1 each): one Python thread "
-          f"{t1 * 1e3:.1f} ms, two Python threads {t2 * 1e3:.1f} ms, speed-up {t1 / t2:.2f}x")
+          f"{t1 * 1e3:.1f} ms, two Python threads {t2 * 1e3:.1f} ms, speed-up {t1 / t2:.2f}x; "
+          f"thread 0 spent {overlap:.0%} of its time in forward while thread 1 was in forward too")
     print(f"load average at the end: {load_average()}")
 
 
