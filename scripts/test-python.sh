@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the Python package (python/) into a virtual environment and runs its pytest suite:
+# the NumPy API, trit.torch against Hugging Face transformers' BitNet layers, and the
+# torch.distributed example (python/examples/tp_ffn.py).
+#
+# Environment: TRIT_PYTHON_VENV (default build/python-venv; reused between runs),
+# TRIT_PYTHON_TORCH=0 to skip installing torch and transformers (their tests then skip),
+# PYTEST_ADDOPTS for pytest. Installs what is missing on Debian 12 with apt-get.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$(trit_root)
+started=$(date +%s)
+
+ensure_packages python3 python3-venv python3-dev cmake make g++ libxsimd-dev
+
+venv=${TRIT_PYTHON_VENV:-$root/build/python-venv}
+if [ ! -x "$venv/bin/python" ]; then
+  echo "=== python: creating $venv"
+  python3 -m venv "$venv"
+fi
+py="$venv/bin/python"
+pip=("$py" -m pip --disable-pip-version-check -q)
+
+# Pinned versions: the ones this package was built and tested with. PyPI's Linux torch wheel
+# carries CUDA libraries (a few GB once); it runs on the CPU all the same.
+"${pip[@]}" install numpy==2.4.6 pytest==9.2.0 nanobind==3.1.0 scikit-build-core==1.1.2
+if [ "${TRIT_PYTHON_TORCH:-1}" != 0 ]; then
+  "${pip[@]}" install torch==2.15.0 transformers==5.24.0 safetensors==0.8.0
+fi
+
+echo "=== python: pip install ./python"
+# An isolated build, as a user's `pip install ./python` does it (build requirements from pyproject.toml).
+(cd "$root" && "${pip[@]}" install --force-reinstall --no-deps ./python)
+
+echo "=== python: pytest"
+# Run from outside the source tree so that the installed package, not python/src, is imported.
+cd "$venv"
+"$py" -c "import trit, pprint; pprint.pprint(trit.cpu_info())"
+"$py" -m pytest -q -rs -p no:cacheprovider "$root/python/tests"
+echo "=== python: done in $(( $(date +%s) - started )) s"
