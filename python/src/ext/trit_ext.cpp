@@ -577,7 +577,10 @@ NB_MODULE(_trit, m) {
       .def_prop_ro("topk_ratio", [](const trit::BitLinear& l) { return l.activations().topk_ratio; })
       .def_prop_ro("granularity", [](const trit::BitLinear& l) { return granularity_name(l.granularity()); })
       .def_prop_ro("weight_scales",
-                   [](const trit::BitLinear& l) { return numpy_copy(l.weight_scales().data(), l.weight_scales().size()); })
+                   [](const trit::BitLinear& l) {
+                     const std::vector<float> scales = l.weight_scales();
+                     return numpy_copy(scales.data(), scales.size());
+                   })
       .def_prop_ro("bias",
                    [](const trit::BitLinear& l) -> nb::object {
                      if (!l.has_bias()) return nb::none();
