@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$(trit_root)
 ensure_packages "${TRIT_BUILD_PACKAGES[@]}"
 jobs=$(trit_jobs)
-stages=${TRIT_TEST_STAGES:-"release int4 asan neon cuda"}
+stages=${TRIT_TEST_STAGES:-"release int4 asan neon cuda fuzz tsan"}
 
 run_ctest_build() {  # name, extra cmake args...
   local name=$1; shift
@@ -31,6 +31,8 @@ for stage in $stages; do
             -DTRIT_BUILD_BENCHMARKS=OFF ;;
     neon) bash "$root/scripts/test-neon.sh" ;;
     cuda) bash "$root/scripts/test-cuda.sh" ;;
+    fuzz) bash "$root/scripts/test-fuzz.sh" ;;
+    tsan) bash "$root/scripts/test-tsan.sh" ;;
     *) echo "unknown stage '$stage'" >&2; exit 2 ;;
   esac
 done
