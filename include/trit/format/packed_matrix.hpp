@@ -23,11 +23,10 @@ inline constexpr std::size_t kMaxRowPaddingBytes = std::size_t{1} << 20;
 // Largest K for which int32 accumulators cannot overflow: |acc| <= 128 * K < 2^31.
 inline constexpr std::size_t kMaxCols = (std::size_t{1} << 24) - 1;
 
-namespace detail {
-
 // The shape both the owning matrix and its view describe: M x K trits in rows of
 // dense243::row_layout(K).bytes bytes, row m at byte m * row_stride, one scale per tensor or
-// per row. The checking constructor is the one set of shape rules every way in shares.
+// per row. The checking constructor is the one set of shape rules every way in shares. (Not in
+// detail: a base class's namespace joins argument-dependent lookup for its users' calls.)
 class PackedShape {
  public:
   PackedShape() = default;
@@ -35,16 +34,16 @@ class PackedShape {
   // row_stride 0 means tight rows. Throws std::invalid_argument naming `fn`.
   PackedShape(std::size_t rows, std::size_t cols, std::size_t row_stride, ScaleGranularity granularity, const char* fn)
       : rows_(rows), cols_(cols), granularity_(granularity), layout_(dense243::row_layout(cols)) {
-    require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
-    require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
-    require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
-            "granularity is not a ScaleGranularity value");
+    detail::require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
+    detail::require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
+    detail::require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
+                    "granularity is not a ScaleGranularity value");
     row_stride_ = row_stride == 0 ? layout_.bytes : row_stride;
-    require(row_stride_ >= layout_.bytes, fn, "row_stride ", row_stride_, " is smaller than the ", layout_.bytes,
-            " bytes of a row");
-    require(row_stride_ - layout_.bytes <= kMaxRowPaddingBytes, fn, "row_stride ", row_stride_,
-            " pads a row by more than kMaxRowPaddingBytes");
-    checked_mul(rows, row_stride_, fn, "rows * row_stride");
+    detail::require(row_stride_ >= layout_.bytes, fn, "row_stride ", row_stride_, " is smaller than the ",
+                    layout_.bytes, " bytes of a row");
+    detail::require(row_stride_ - layout_.bytes <= kMaxRowPaddingBytes, fn, "row_stride ", row_stride_,
+                    " pads a row by more than kMaxRowPaddingBytes");
+    detail::checked_mul(rows, row_stride_, fn, "rows * row_stride");
   }
 
   // For shapes whose rules already hold (a validated blob, a matrix's own view).
@@ -73,7 +72,8 @@ class PackedShape {
  protected:
   // Where trit (m, k) lives, bounds-checked.
   dense243::TritPosition locate_checked(std::size_t m, std::size_t k, const char* fn) const {
-    require(m < rows_ && k < cols_, fn, "(", m, ", ", k, ") is outside a ", rows_, "x", cols_, " matrix");
+    detail::require(m < rows_ && k < cols_, fn, "(", m, ", ", k, ") is outside a ", rows_, "x", cols_,
+                    " matrix");
     return dense243::locate(layout_, k);
   }
   void keep_rows(std::size_t rows) { rows_ = rows; }
@@ -86,15 +86,13 @@ class PackedShape {
   dense243::RowLayout layout_{};
 };
 
-}  // namespace detail
-
 // A non-owning M x K Dense243 matrix: bytes and scales that live elsewhere (a PackedMatrix,
 // a memory-mapped model file, a slice of either). Every product entry point and BitLinear
 // take one. Row m starts at data + m * row_stride; the kernels may read up to
 // dense243::kTailSlackBytes bytes past the last row's bytes, so the memory there must be
 // readable (PackedMatrix and trit's serialized blobs guarantee it). Whoever owns the bytes
 // must keep them alive and unchanged while the view is used. A default view is empty.
-class PackedMatrixView : public detail::PackedShape {
+class PackedMatrixView : public PackedShape {
  public:
   PackedMatrixView() = default;
 
@@ -167,7 +165,7 @@ class PackedMatrixView : public detail::PackedShape {
 // data() + m * row_stride(), is dense243::row_layout(K).bytes long, and the buffer is
 // 64-byte aligned with dense243::kTailSlackBytes zero bytes after the last row.
 // A default-constructed matrix is empty. Copies are deep; moves are cheap.
-class PackedMatrix : public detail::PackedShape {
+class PackedMatrix : public PackedShape {
  public:
   PackedMatrix() = default;
 
