@@ -39,7 +39,7 @@ namespace detail {
 
 template <class... Parts>
 [[noreturn]] void throw_io_error(const char* function, const std::string& path, Parts&&... parts) {
-  throw io_error(concat("trit::", function, ": ", path, ": ", std::forward<Parts>(parts)...));
+  raise<io_error>("io_error", concat("trit::", function, ": ", path, ": ", std::forward<Parts>(parts)...));
 }
 
 inline std::string errno_text(int error) { return std::strerror(error); }
@@ -160,6 +160,7 @@ void write_file_atomically(const std::string& path, const char* fn, const Produc
       size -= static_cast<std::size_t>(written);
     }
   };
+#if TRIT_EXCEPTIONS
   try {
     write_all(put);
   } catch (const io_error&) {
@@ -169,6 +170,9 @@ void write_file_atomically(const std::string& path, const char* fn, const Produc
     ::unlink(temp.c_str());
     throw;
   }
+#else
+  write_all(put);
+#endif
   // Readable like a file the user would have created (mkstemp makes it owner-only).
   const mode_t mask = ::umask(0);
   ::umask(mask);

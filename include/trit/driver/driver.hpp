@@ -41,8 +41,8 @@ template <class Product>
 Isa product_path(Isa requested) {
   Isa isa = requested == Isa::automatic ? best_isa() : requested;
   if (!isa_supported(isa)) {
-    throw unsupported_isa_error(concat("trit: kernel path '", isa_name(isa), "' is not supported here: ",
-                                       isa_unsupported_reason(isa)));
+    raise<unsupported_isa_error>("unsupported_isa_error", concat("trit: kernel path '", isa_name(isa),
+                                                                 "' is not supported here: ", isa_unsupported_reason(isa)));
   }
   for (;;) {
     const typename Product::Kernels* kernels = own_kernels<Product>(isa);
