@@ -15,8 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/driver/driver.hpp"
 #include "trit/driver/gemm.hpp"
+#include "trit/driver/problem.hpp"
+#include "trit/driver/run.hpp"
 #include "trit/error.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/paths/isa.hpp"
@@ -57,7 +58,7 @@ inline void gemm_int4(const LutWeights& w, const Int4ActivationsView& x, MatrixR
   detail::check_bias(bias, w.rows(), fn);
   problem.y = y;
   problem.bias = bias;
-  detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
+  detail::run_product<P>(problem, options.isa, options.threads);
 }
 
 // The exact int32 accumulators, no epilogue.
@@ -68,7 +69,7 @@ inline void gemm_int4_int32(const LutWeights& w, const Int4ActivationsView& x, M
   detail::LutInt4Problem problem = detail::int4_problem(w, x, fn);
   detail::check_shape(acc, x.tokens, w.rows(), fn, "acc");
   problem.acc = acc;
-  detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
+  detail::run_product<P>(problem, options.isa, options.threads);
 }
 
 // One token: x holds K packed int4 values ((K + 1) / 2 bytes) with scale x_scale; y receives
@@ -96,7 +97,7 @@ inline void gemm_int4_rows(const LutWeights& w, const Int4ActivationsView& x, Ma
   if (bias != nullptr) detail::check_bias(bias + m0, m1 - m0, fn);
   problem.y = y;
   problem.bias = bias;
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
+  detail::run_product_rows<P>(problem, isa, m0, m1);
 }
 
 inline void gemm_int4_int32_rows(const LutWeights& w, const Int4ActivationsView& x, MatrixRef<std::int32_t> acc,
@@ -107,7 +108,11 @@ inline void gemm_int4_int32_rows(const LutWeights& w, const Int4ActivationsView&
   detail::check_shape(acc, x.tokens, w.rows(), fn, "acc");
   detail::check_range(w.rows(), m0, m1, fn);
   problem.acc = acc;
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
+  detail::run_product_rows<P>(problem, isa, m0, m1);
 }
 
 TRIT_END_NAMESPACE
+
+#if !defined(TRIT_DECLARATIONS_ONLY)
+#include "trit/driver/driver.hpp"
+#endif
