@@ -30,5 +30,6 @@
 // The driver and the public products.
 #include "trit/driver/gemm.hpp"
 #include "trit/driver/gemm_int4.hpp"
+#include "trit/driver/driver.hpp"
 // Layers.
 #include "trit/layers/bitlinear.hpp"

@@ -7,6 +7,7 @@
 #include <new>
 #include <type_traits>
 
+#include "trit/error.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE
@@ -22,7 +23,9 @@ class AlignedBuffer {
   AlignedBuffer() = default;
   explicit AlignedBuffer(std::size_t count) : size_(count) {
     if (count == 0) return;
-    if (count > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
+    if (count > static_cast<std::size_t>(-1) / sizeof(T)) {
+      raise<std::bad_array_new_length>("bad_array_new_length", "trit: an aligned buffer's size overflows");
+    }
     void* raw = ::operator new(count * sizeof(T), std::align_val_t(kAlignment));
     std::memset(raw, 0, count * sizeof(T));
     data_.reset(static_cast<T*>(raw));

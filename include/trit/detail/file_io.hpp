@@ -40,7 +40,7 @@ namespace detail {
 
 template <class... Parts>
 [[noreturn]] void throw_io_error(const char* function, const std::string& path, Parts&&... parts) {
-  throw io_error(concat("trit::", function, ": ", path, ": ", std::forward<Parts>(parts)...));
+  raise<io_error>("io_error", concat("trit::", function, ": ", path, ": ", std::forward<Parts>(parts)...));
 }
 
 inline std::string errno_text(int error) { return std::strerror(error); }
@@ -192,6 +192,7 @@ void write_file_atomically(const std::string& requested_path, const char* fn, co
       size -= static_cast<std::size_t>(written);
     }
   };
+#if TRIT_EXCEPTIONS
   try {
     write_all(put);
   } catch (const io_error&) {
@@ -201,6 +202,9 @@ void write_file_atomically(const std::string& requested_path, const char* fn, co
     ::unlink(temp.c_str());
     throw;
   }
+#else
+  write_all(put);
+#endif
   // Readable like a file the user would have created (mkstemp makes it owner-only).
   const mode_t mask = ::umask(0);
   ::umask(mask);

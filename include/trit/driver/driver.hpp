@@ -8,11 +8,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/detail/checked.hpp"
-#include "trit/kernels/path_kernels.hpp"
+#include "trit/driver/run.hpp"
 #include "trit/kernels/contract.hpp"
+#include "trit/kernels/path_kernels.hpp"
 #include "trit/driver/worker_pool.hpp"
 #include "trit/error.hpp"
 #include "trit/format/lut_weights.hpp"
@@ -41,8 +43,8 @@ template <class Product>
 Isa product_path(Isa requested) {
   Isa isa = requested == Isa::automatic ? best_isa() : requested;
   if (!isa_supported(isa)) {
-    throw unsupported_isa_error(concat("trit: kernel path '", isa_name(isa), "' is not supported here: ",
-                                       isa_unsupported_reason(isa)));
+    raise<unsupported_isa_error>("unsupported_isa_error", concat("trit: kernel path '", isa_name(isa),
+                                                                 "' is not supported here: ", isa_unsupported_reason(isa)));
   }
   for (;;) {
     const typename Product::Kernels* kernels = own_kernels<Product>(isa);
@@ -145,19 +147,6 @@ struct Dense243Int8Product {
 
 // ---- LutWeights x int4 -------------------------------------------------------------------------
 
-// One int4 product: token values come either packed (two per byte) or stored one per int8.
-struct LutInt4Problem {
-  const LutWeights* w = nullptr;
-  std::size_t tokens = 0;
-  const Int4ActivationsView* packed = nullptr;  // or:
-  const std::int8_t* values = nullptr;          // token n at values + n * values_stride
-  std::size_t values_stride = 0;
-  const float* scales = nullptr;
-  MatrixRef<std::int32_t> acc{};
-  MatrixRef<float> y{};
-  const float* bias = nullptr;
-};
-
 struct LutInt4Product {
   using Kernels = Int4KernelSet;
   using Problem = LutInt4Problem;
@@ -237,6 +226,20 @@ template <class Product>
 bool runs_own_kernels(Isa isa) {
   const typename Product::Kernels* kernels = own_kernels<Product>(isa);
   return kernels != nullptr && isa_supported(isa) && (cpu_feature_bits() & kernels->extra_needs) == kernels->extra_needs;
+}
+
+// ---- The entry points run.hpp declares -----------------------------------------------------
+
+template <class Product, class Problem>
+void run_product(const Problem& problem, Isa isa, unsigned threads) {
+  static_assert(std::is_same<Problem, typename Product::Problem>::value, "the product's own problem type");
+  run_parallel<Product>(problem, select_kernels<Product>(isa), threads);
+}
+
+template <class Product, class Problem>
+void run_product_rows(const Problem& problem, Isa isa, std::size_t m0, std::size_t m1) {
+  static_assert(std::is_same<Problem, typename Product::Problem>::value, "the product's own problem type");
+  run_range<Product>(problem, select_kernels<Product>(isa), m0, m1);
 }
 
 template <class Product, class Visit>

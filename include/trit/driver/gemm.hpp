@@ -12,7 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/driver/driver.hpp"
+#include "trit/kernels/contract.hpp"
+#include "trit/driver/run.hpp"
 #include "trit/error.hpp"
 #include "trit/format/packed_matrix.hpp"
 #include "trit/paths/isa.hpp"
@@ -83,15 +84,14 @@ inline void gemm(const PackedMatrixView& w, const ActivationsView& x, MatrixRef<
   using P = detail::Dense243Int8Product;
   const detail::GemmProblem problem = detail::float_problem(w, x, y, bias, "gemm");
   detail::check_bias(bias, w.rows(), "gemm");
-  detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
+  detail::run_product<P>(problem, options.isa, options.threads);
 }
 
 // The exact int32 accumulators, no epilogue.
 inline void gemm_int32(const PackedMatrixView& w, const ActivationsView& x, MatrixRef<std::int32_t> acc,
                        const GemmOptions& options = {}) {
   using P = detail::Dense243Int8Product;
-  detail::run_parallel<P>(detail::int32_problem(w, x, acc, "gemm_int32"), detail::select_kernels<P>(options.isa),
-                          options.threads);
+  detail::run_product<P>(detail::int32_problem(w, x, acc, "gemm_int32"), options.isa, options.threads);
 }
 
 // One token: x holds K int8 values with scale x_scale; y receives M floats.
@@ -112,7 +112,7 @@ inline void gemm_rows(const PackedMatrixView& w, const ActivationsView& x, Matri
   const detail::GemmProblem problem = detail::float_problem(w, x, y, bias, fn);
   detail::check_range(w.rows(), m0, m1, fn);
   if (bias != nullptr) detail::check_bias(bias + m0, m1 - m0, fn);
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
+  detail::run_product_rows<P>(problem, isa, m0, m1);
 }
 
 inline void gemm_int32_rows(const PackedMatrixView& w, const ActivationsView& x, MatrixRef<std::int32_t> acc,
@@ -121,7 +121,13 @@ inline void gemm_int32_rows(const PackedMatrixView& w, const ActivationsView& x,
   using P = detail::Dense243Int8Product;
   const detail::GemmProblem problem = detail::int32_problem(w, x, acc, fn);
   detail::check_range(w.rows(), m0, m1, fn);
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
+  detail::run_product_rows<P>(problem, isa, m0, m1);
 }
 
 TRIT_END_NAMESPACE
+
+// The definitions of what run.hpp declares, unless trit/api.hpp asked for declarations only
+// (trit::trit_compiled then provides them).
+#if !defined(TRIT_DECLARATIONS_ONLY)
+#include "trit/driver/driver.hpp"
+#endif

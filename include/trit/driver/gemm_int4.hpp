@@ -15,8 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "trit/driver/driver.hpp"
 #include "trit/driver/gemm.hpp"
+#include "trit/kernels/contract.hpp"
+#include "trit/driver/run.hpp"
 #include "trit/error.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/paths/isa.hpp"
@@ -70,15 +71,14 @@ inline void gemm_int4(const LutWeights& w, const Int4ActivationsView& x, MatrixR
   using P = detail::LutInt4Product;
   const detail::LutInt4Problem problem = detail::int4_float_problem(w, x, y, bias, "gemm_int4");
   detail::check_bias(bias, w.rows(), "gemm_int4");
-  detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
+  detail::run_product<P>(problem, options.isa, options.threads);
 }
 
 // The exact int32 accumulators, no epilogue.
 inline void gemm_int4_int32(const LutWeights& w, const Int4ActivationsView& x, MatrixRef<std::int32_t> acc,
                             const GemmOptions& options = {}) {
   using P = detail::LutInt4Product;
-  detail::run_parallel<P>(detail::int4_int32_problem(w, x, acc, "gemm_int4_int32"),
-                          detail::select_kernels<P>(options.isa), options.threads);
+  detail::run_product<P>(detail::int4_int32_problem(w, x, acc, "gemm_int4_int32"), options.isa, options.threads);
 }
 
 // One token: x holds K packed int4 values ((K + 1) / 2 bytes) with scale x_scale; y receives
@@ -103,7 +103,7 @@ inline void gemm_int4_rows(const LutWeights& w, const Int4ActivationsView& x, Ma
   const detail::LutInt4Problem problem = detail::int4_float_problem(w, x, y, bias, fn);
   detail::check_range(w.rows(), m0, m1, fn);
   if (bias != nullptr) detail::check_bias(bias + m0, m1 - m0, fn);
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
+  detail::run_product_rows<P>(problem, isa, m0, m1);
 }
 
 inline void gemm_int4_int32_rows(const LutWeights& w, const Int4ActivationsView& x, MatrixRef<std::int32_t> acc,
@@ -112,7 +112,11 @@ inline void gemm_int4_int32_rows(const LutWeights& w, const Int4ActivationsView&
   using P = detail::LutInt4Product;
   const detail::LutInt4Problem problem = detail::int4_int32_problem(w, x, acc, fn);
   detail::check_range(w.rows(), m0, m1, fn);
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
+  detail::run_product_rows<P>(problem, isa, m0, m1);
 }
 
 TRIT_END_NAMESPACE
+
+#if !defined(TRIT_DECLARATIONS_ONLY)
+#include "trit/driver/driver.hpp"
+#endif

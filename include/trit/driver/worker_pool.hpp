@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "trit/error.hpp"
 #include "trit/version.hpp"
 
 TRIT_BEGIN_NAMESPACE
@@ -106,10 +107,15 @@ class WorkerPool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       const std::size_t wanted = std::min<std::size_t>(job.count - 1, std::min<std::size_t>(kMaxWorkers, hardware_threads()));
+#if TRIT_EXCEPTIONS
       try {
         while (workers_.size() < wanted) workers_.emplace_back([this] { work(); });
       } catch (const std::exception&) {
       }
+#else
+      // Without exceptions the standard library aborts where the OS refuses a thread.
+      while (workers_.size() < wanted) workers_.emplace_back([this] { work(); });
+#endif
       Job** tail = &queue_;
       while (*tail != nullptr) tail = &(*tail)->later;
       *tail = &job;

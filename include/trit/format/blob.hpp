@@ -82,7 +82,7 @@ class BlobHeaderWriter {
 
 inline void seal_blob(std::vector<std::uint8_t>& blob) {
   const std::uint64_t checksum = blob_checksum(blob.data(), blob.size());
-  for (int i = 0; i < 8; ++i) blob[kBlobChecksumOffset + i] = static_cast<std::uint8_t>(checksum >> (8 * i));
+  for (int i = 0; i < 8; ++i) blob[kBlobChecksumOffset + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(checksum >> (8 * i));
 }
 
 // Reads the fields of an untrusted header in order; every error names the function.

@@ -80,7 +80,7 @@ constexpr std::size_t column_of(const dense243::RowLayout& layout, std::size_t p
 namespace detail {
 constexpr std::array<std::uint8_t, 256> make_code_table() {
   std::array<std::uint8_t, 256> codes{};
-  for (int b = 0; b < 256; ++b) codes[b] = code_from_byte(static_cast<std::uint8_t>(b));
+  for (int b = 0; b < 256; ++b) codes[static_cast<std::size_t>(b)] = code_from_byte(static_cast<std::uint8_t>(b));
   return codes;
 }
 inline constexpr std::array<std::uint8_t, 256> kCodeOfByte = make_code_table();

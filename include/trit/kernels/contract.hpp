@@ -12,6 +12,9 @@
 #include "trit/views/matrix_ref.hpp"
 
 TRIT_BEGIN_NAMESPACE
+class LutWeights;
+struct Int4ActivationsView;
+
 namespace detail {
 
 // Exactly one of acc (int32 output) and y (float output, with optional bias) is set. The
@@ -48,6 +51,20 @@ struct Dense243Int8Kernels {
   // K below, at and above it.
   std::size_t gemv_flush_trits;
   std::uint32_t extra_needs;  // CpuFeatureBit set beyond the path's own
+};
+
+// One int4 product (LutWeights x int4): token values come either packed (two per byte) or
+// stored one per int8.
+struct LutInt4Problem {
+  const LutWeights* w = nullptr;
+  std::size_t tokens = 0;
+  const Int4ActivationsView* packed = nullptr;  // or:
+  const std::int8_t* values = nullptr;          // token n at values + n * values_stride
+  std::size_t values_stride = 0;
+  const float* scales = nullptr;
+  MatrixRef<std::int32_t> acc{};
+  MatrixRef<float> y{};
+  const float* bias = nullptr;
 };
 
 }  // namespace detail

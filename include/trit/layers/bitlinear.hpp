@@ -220,7 +220,7 @@ class BitLinear {
       problem.scales = scratch.scales.data();
       problem.y = y;
       problem.bias = bias;
-      detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
+      detail::run_product<P>(problem, options.isa, options.threads);
       return;
     }
     const ActivationsView q{scratch.values.data(), x.rows, cols_, stride, scratch.scales.data()};

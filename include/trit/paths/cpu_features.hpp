@@ -216,15 +216,27 @@ inline Isa best_isa() {
     if (const char* forced = std::getenv("TRIT_ISA")) {
       if (*forced != '\0') {
         Isa isa = Isa::automatic;
+#if TRIT_EXCEPTIONS
         try {
           isa = parse_isa(forced);
         } catch (const std::invalid_argument& e) {
-          throw unsupported_isa_error(detail::concat("trit: TRIT_ISA=", forced, ": ", e.what()));
+          detail::raise<unsupported_isa_error>("unsupported_isa_error",
+                                               detail::concat("trit: TRIT_ISA=", forced, ": ", e.what()));
         }
+#else
+        bool known = std::string(forced) == "auto";
+        for (const KernelPath& path : kKernelPaths) known = known || std::string(forced) == path.name;
+        if (!known) {
+          detail::raise<unsupported_isa_error>(
+              "unsupported_isa_error", detail::concat("trit: TRIT_ISA=", forced, ": unknown kernel path"));
+        }
+        isa = parse_isa(forced);
+#endif
         if (isa != Isa::automatic) {
           if (!isa_supported(isa)) {
-            throw unsupported_isa_error(detail::concat("trit: TRIT_ISA=", forced, " is not supported here: ",
-                                                       isa_unsupported_reason(isa)));
+            detail::raise<unsupported_isa_error>(
+                "unsupported_isa_error", detail::concat("trit: TRIT_ISA=", forced, " is not supported here: ",
+                                                        isa_unsupported_reason(isa)));
           }
           return isa;
         }

@@ -98,7 +98,7 @@ inline constexpr int kChunks = static_cast<int>(dense243::kGroupBytes / kVecByte
 template <int R>
 inline void gemv_block_digits(const std::uint8_t* const* rows, const std::uint8_t* const* ahead, const std::int8_t* x,
                               const TokenPrep& prep, const dense243::RowLayout& layout, std::int32_t* out) {
-  Vec acc[R][kChunks];
+  Vec acc[std::size_t{R}][kChunks];
   TRIT_UNROLL
   for (int r = 0; r < R; ++r)
     TRIT_UNROLL
@@ -108,13 +108,13 @@ inline void gemv_block_digits(const std::uint8_t* const* rows, const std::uint8_
     const std::int8_t* act = g < layout.full_groups ? x + g * dense243::kGroupTrits : prep.tail;
     TRIT_UNROLL
     for (int r = 0; r < R; ++r) prefetch_l2(ahead[r] + g * dense243::kGroupBytes);
-    Vec chain[R][kChunks];
-    Partial part[R][kChunks];
+    Vec chain[std::size_t{R}][kChunks];
+    Partial part[std::size_t{R}][kChunks];
     TRIT_UNROLL
     for (int r = 0; r < R; ++r) {
       TRIT_UNROLL
       for (int c = 0; c < kChunks; ++c) {
-        chain[r][c] = xor80(load(rows[r] + g * dense243::kGroupBytes + c * kVecBytes));
+        chain[r][c] = xor80(load(rows[r] + g * dense243::kGroupBytes + static_cast<std::size_t>(c) * kVecBytes));
         part[r][c] = partial_zero();
       }
     }
@@ -122,7 +122,7 @@ inline void gemv_block_digits(const std::uint8_t* const* rows, const std::uint8_
     for (int i = 0; i < 5; ++i) {
       TRIT_UNROLL
       for (int c = 0; c < kChunks; ++c) {
-        const Vec a = load(act + i * 64 + c * kVecBytes);
+        const Vec a = load(act + i * 64 + static_cast<std::size_t>(c) * kVecBytes);
         TRIT_UNROLL
         for (int r = 0; r < R; ++r) {
           part[r][c] = partial_add(part[r][c], digits(chain[r][c]), a);
@@ -151,7 +151,7 @@ inline constexpr std::size_t kRawChainFlushGroups = 128;
 template <int R>
 inline void gemv_block_raw(const std::uint8_t* const* rows, const std::uint8_t* const* ahead, const std::int8_t* x,
                            const TokenPrep& prep, const dense243::RowLayout& layout, std::int32_t* out) {
-  Vec acc[R][kChunks], p_acc[R][kChunks], q_acc[R][kChunks];
+  Vec acc[std::size_t{R}][kChunks], p_acc[std::size_t{R}][kChunks], q_acc[std::size_t{R}][kChunks];
   TRIT_UNROLL
   for (int r = 0; r < R; ++r)
     TRIT_UNROLL
@@ -161,16 +161,16 @@ inline void gemv_block_raw(const std::uint8_t* const* rows, const std::uint8_t* 
     const std::int8_t* act = g < layout.full_groups ? x + g * dense243::kGroupTrits : prep.tail;
     TRIT_UNROLL
     for (int r = 0; r < R; ++r) prefetch_l2(ahead[r] + g * dense243::kGroupBytes);
-    Vec chain[R][kChunks];
+    Vec chain[std::size_t{R}][kChunks];
     TRIT_UNROLL
     for (int r = 0; r < R; ++r)
       TRIT_UNROLL
-      for (int c = 0; c < kChunks; ++c) chain[r][c] = load(rows[r] + g * dense243::kGroupBytes + c * kVecBytes);
+      for (int c = 0; c < kChunks; ++c) chain[r][c] = load(rows[r] + g * dense243::kGroupBytes + static_cast<std::size_t>(c) * kVecBytes);
     TRIT_UNROLL
     for (int i = 0; i < 5; ++i) {
       TRIT_UNROLL
       for (int c = 0; c < kChunks; ++c) {
-        const Vec a = load(act + i * 64 + c * kVecBytes);
+        const Vec a = load(act + i * 64 + static_cast<std::size_t>(c) * kVecBytes);
         TRIT_UNROLL
         for (int r = 0; r < R; ++r) {
           p_acc[r][c] = dot32(p_acc[r][c], chain[r][c], a);
@@ -243,12 +243,12 @@ inline void gemv_rows(const detail::GemmProblem& p, std::size_t m0, std::size_t 
     const std::size_t b_ahead = b + kGemvPrefetchRows < stretch ? b + kGemvPrefetchRows : b;
     TRIT_UNROLL
     for (int r = 0; r < kGemvRows; ++r) {
-      rows[r] = w.row(m0 + r * stretch + b);
-      ahead[r] = w.row(m0 + r * stretch + b_ahead);
+      rows[r] = w.row(m0 + static_cast<std::size_t>(r) * stretch + b);
+      ahead[r] = w.row(m0 + static_cast<std::size_t>(r) * stretch + b_ahead);
     }
     gemv_block<kGemvRows>(rows, ahead, x, prep, layout, out);
     TRIT_UNROLL
-    for (int r = 0; r < kGemvRows; ++r) sums[r * stretch + b] = out[r];
+    for (int r = 0; r < kGemvRows; ++r) sums[static_cast<std::size_t>(r) * stretch + b] = out[r];
   }
   for (std::size_t m = m0 + kGemvRows * stretch; m < m1; ++m) {
     rows[0] = w.row(m);
@@ -341,17 +341,17 @@ inline void decode_full_groups(const std::uint8_t* const* rows, std::size_t g0, 
         Vec v[kRowsPerVec];
         TRIT_UNROLL
         for (std::size_t r = 0; r < kRowsPerVec; ++r) {
-          v[r] = load(rows[half * kRowsPerVec + r] + g * dense243::kGroupBytes + c * kVecBytes);
+          v[r] = load(rows[half * kRowsPerVec + r] + g * dense243::kGroupBytes + static_cast<std::size_t>(c) * kVecBytes);
         }
         transpose_dwords(v);
         TRIT_UNROLL
         for (std::size_t q = 0; q < kRowsPerVec; ++q) {
-          const std::size_t kq = (g - g0) * kQuadsPerGroup + c * kRowsPerVec + q;
+          const std::size_t kq = (g - g0) * kQuadsPerGroup + static_cast<std::size_t>(c) * kRowsPerVec + q;
           std::uint8_t* out = panel + (kq * kPanelRows + half * kRowsPerVec) * 4;
           Vec s = xor80(v[q]);
           TRIT_UNROLL
           for (int i = 0; i < 5; ++i) {
-            store(out + i * kDigitStride, digits(s));
+            store(out + static_cast<std::size_t>(i) * kDigitStride, digits(s));
             s = triple(s);
           }
         }
@@ -371,14 +371,14 @@ inline void decode_tail_group(const std::uint8_t* const* rows, const dense243::R
     std::uint8_t* out = staging + r * kStagingStride;
     Vec s[kChunks];
     TRIT_UNROLL
-    for (int c = 0; c < kChunks; ++c) s[c] = xor80(load(rows[r] + offset + c * kVecBytes));
+    for (int c = 0; c < kChunks; ++c) s[c] = xor80(load(rows[r] + offset + static_cast<std::size_t>(c) * kVecBytes));
     // Ascending digits, chunks inner: the lanes a store writes past the digit's g bytes land
     // where the next digit's stores write, so the staged digits are exact.
     TRIT_UNROLL
     for (int i = 0; i < 5; ++i) {
       TRIT_UNROLL
       for (int c = 0; c < kChunks; ++c) {
-        store(out + i * layout.tail_bytes + c * kVecBytes, digits(s[c]));
+        store(out + static_cast<std::size_t>(i) * layout.tail_bytes + static_cast<std::size_t>(c) * kVecBytes, digits(s[c]));
         s[c] = triple(s[c]);
       }
     }
@@ -408,11 +408,11 @@ inline void decode_tail_group(const std::uint8_t* const* rows, const dense243::R
 template <int NR>
 inline void gemm_micro(const std::uint8_t* panel, const std::int8_t* acts, std::size_t k_quads, bool accumulate,
                        std::int32_t* out) {
-  Vec acc[NR][2];
+  Vec acc[std::size_t{NR}][2];
   TRIT_UNROLL
   for (int n = 0; n < NR; ++n) {
-    acc[n][0] = accumulate ? load(out + n * kPanelRows) : zero();
-    acc[n][1] = accumulate ? load(out + n * kPanelRows + kRowsPerVec) : zero();
+    acc[n][0] = accumulate ? load(out + static_cast<std::size_t>(n) * kPanelRows) : zero();
+    acc[n][1] = accumulate ? load(out + static_cast<std::size_t>(n) * kPanelRows + kRowsPerVec) : zero();
   }
   for (std::size_t kq = 0; kq < k_quads; ++kq) {
     const Vec w0 = load(panel + kq * kPanelRows * 4);
@@ -427,8 +427,8 @@ inline void gemm_micro(const std::uint8_t* panel, const std::int8_t* acts, std::
   }
   TRIT_UNROLL
   for (int n = 0; n < NR; ++n) {
-    store(out + n * kPanelRows, acc[n][0]);
-    store(out + n * kPanelRows + kRowsPerVec, acc[n][1]);
+    store(out + static_cast<std::size_t>(n) * kPanelRows, acc[n][0]);
+    store(out + static_cast<std::size_t>(n) * kPanelRows + kRowsPerVec, acc[n][1]);
   }
 }
 
