@@ -15,10 +15,12 @@
 #include "trit/format/pack.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/format/serialize.hpp"
+#include "trit/format/two_bit.hpp"
 // Quantizers and the scalar reference (the specification).
 #include "trit/quantize/quantize.hpp"
 #include "trit/reference/reference.hpp"
 #include "trit/reference/int4.hpp"
+#include "trit/reference/two_bit.hpp"
 // The path table and CPU detection.
 #include "trit/paths/isa.hpp"
 #include "trit/paths/path_table.hpp"
@@ -26,5 +28,6 @@
 // The driver and the public products.
 #include "trit/driver/gemm.hpp"
 #include "trit/driver/gemm_int4.hpp"
+#include "trit/driver/two_bit.hpp"
 // Layers.
 #include "trit/layers/bitlinear.hpp"
