@@ -2,7 +2,8 @@
 // kernels/two_bit_int8_body.inl compiled in trit::neon::twobit (the AArch64 baseline, no
 // target region) and in trit::neon_dotprod::twobit (inside the dotprod target region).
 //   neon          codes by vshl + vand, then vmlal_s8 / vmlal_high_s8 into int16 lanes
-//                 (|code * a| <= 256: 8 groups add 64 products, <= 16384), widened by vpadal
+//                 (|code * a| <= 256; a group adds 2 x 4 shifts x 4 vectors = 32 products per
+//                 lane, so 2 groups reach 16384), widened by vpadal every 2 groups
 //   neon-dotprod  codes by vshl + vand, then one sdot per 16 weights into int32 lanes
 // A 64-byte group is four 16-byte vectors; the codes of shift i in vector c line up with the
 // 16 consecutive activations at 64 i + 16 c.
@@ -68,7 +69,7 @@ namespace neon {
 namespace twobit {
 TRIT_TWO_BIT_NEON_COMMON
 using Partial = int16x8_t;
-inline constexpr std::size_t kFlushGroups = 8;
+inline constexpr std::size_t kFlushGroups = 2;
 inline Partial partial_zero() { return vdupq_n_s16(0); }
 inline Partial partial_add(Partial part, Vec c, Vec a) {
   return vmlal_high_s8(vmlal_s8(part, vget_low_s8(c), vget_low_s8(a)), c, a);

@@ -1,6 +1,6 @@
 // trit: the x86-64 TwoBit x int8 paths. Each is kernels/two_bit_int8_body.inl compiled inside
 // its own namespace (trit::<path>::twobit) and target region:
-//   avx2        256-bit: shift + mask -> codes, vpmaddubsw into int16, vpmaddwd every 8 groups
+//   avx2        256-bit: shift + mask -> codes, vpmaddubsw into int16, vpmaddwd every 4 groups
 //   avxvnni     256-bit: shift + mask -> codes, VEX vpdpbusd straight into int32
 //   avx512bw    512-bit: as avx2, one activation load per shift covers 64 consecutive k
 //   avx512vnni  512-bit: as avxvnni with EVEX vpdpbusd
@@ -113,13 +113,19 @@
   }
 
 // Without VNNI: u8 codes x s8 activations -> int16 pairs (|pair| <= 2 * 2 * 128 = 512, no
-// saturation); 8 groups add 8 * 4 of them per lane (<= 16384), then one vpmaddwd widens.
-#define TRIT_TWO_BIT_MADDUBS(prefix)                                                             \
+// saturation). A partial takes 4 pairs per chunk of a group and 64 / kVecBytes chunks, so
+// kVecBytes / 8 groups add 64 products of |.| <= 256 per int16 lane (<= 16384) before one
+// vpmaddwd widens them.
+// The empty asm pins each partial sum in a register in program order: without it GCC
+// reassociates the adds into a tree of all the products of a group and spills them.
+#define TRIT_TWO_BIT_MADDUBS(prefix, reg)                                                        \
   using Partial = Vec;                                                                           \
-  inline constexpr std::size_t kFlushGroups = 8;                                                 \
+  inline constexpr std::size_t kFlushGroups = kVecBytes / 8;                                    \
   inline Partial partial_zero() { return zero(); }                                               \
   inline Partial partial_add(Partial part, Vec c, Vec a) {                                       \
-    return prefix##_add_epi16(part, prefix##_maddubs_epi16(c, a));                               \
+    Partial sum = prefix##_add_epi16(part, prefix##_maddubs_epi16(c, a));                        \
+    __asm__("" : reg(sum));                                                                      \
+    return sum;                                                                                  \
   }                                                                                              \
   inline Vec flush(Vec acc, Partial part) {                                                      \
     return prefix##_add_epi32(acc, prefix##_madd_epi16(part, prefix##_set1_epi16(1)));           \
@@ -139,7 +145,7 @@ namespace avx2 {
 namespace twobit {
 TRIT_TWO_BIT_YMM
 TRIT_TWO_BIT_COMMON
-TRIT_TWO_BIT_MADDUBS(_mm256)
+TRIT_TWO_BIT_MADDUBS(_mm256, "+x")
 inline constexpr std::size_t kGemvRows = 4;
 inline constexpr std::size_t kGemmRows = 2;
 inline constexpr std::size_t kGemmTokens = 4;
@@ -176,7 +182,7 @@ namespace avx512bw {
 namespace twobit {
 TRIT_TWO_BIT_ZMM
 TRIT_TWO_BIT_COMMON
-TRIT_TWO_BIT_MADDUBS(_mm512)
+TRIT_TWO_BIT_MADDUBS(_mm512, "+v")
 inline constexpr std::size_t kGemvRows = 4;
 inline constexpr std::size_t kGemmRows = 2;
 inline constexpr std::size_t kGemmTokens = 4;
