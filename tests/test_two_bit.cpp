@@ -141,7 +141,7 @@ std::vector<std::uint8_t> make_i2_s(const std::vector<std::int8_t>& trits, float
 }
 
 TEST(TwoBitGguf, RepacksI2S) {
-  for (std::size_t cols : {128u, 2560u, 96u}) {  // 96: groups straddle rows
+  for (std::size_t cols : {128u, 384u, 2560u, 96u, 160u}) {  // 96, 160: groups straddle rows
     const std::size_t rows = 8;
     const auto trits = random_trits(rows * cols, static_cast<std::uint32_t>(cols));
     const auto bytes = make_i2_s(trits, 0.0123f);
@@ -190,6 +190,9 @@ TEST(TwoBitGguf, RepacksTq2_0) {
   EXPECT_EQ(w.granularity(), trit::ScaleGranularity::per_row);
   EXPECT_EQ(w.scale(0), 1.0f);
   EXPECT_EQ(w.scale(1), 0.5f);
+  std::vector<std::uint8_t> bad = bytes;
+  bad[66 * 5 + 40] |= 0x30;  // row 1, block 2: code 3
+  EXPECT_THROW(trit::repack_tq2_0(bad.data(), bad.size(), rows, cols), trit::format_error);
   bytes[66 + 64] = 0x00;  // row 0, block 1 gets another scale
   bytes[66 + 65] = 0x38;
   EXPECT_THROW(trit::repack_tq2_0(bytes.data(), bytes.size(), rows, cols), trit::format_error);

@@ -72,7 +72,15 @@ constexpr int trit_at(const std::uint8_t* row, std::size_t k) { return ((row[byt
 
 // Packs K trits (each -1, 0 or +1) into a row of row_layout(K).bytes bytes.
 inline void pack_row(const std::int8_t* trits, const RowLayout& layout, std::uint8_t* out) {
-  for (std::size_t g = 0; g < layout.groups; ++g) {
+  // Full groups without a bounds check per trit (a loop the compiler vectorises).
+  for (std::size_t g = 0; g < layout.full_groups; ++g) {
+    const std::int8_t* t = trits + g * kGroupTrits;
+    for (std::size_t j = 0; j < kGroupBytes; ++j) {
+      out[g * kGroupBytes + j] = static_cast<std::uint8_t>(code(t[j]) | code(t[j + 64]) << 2 | code(t[j + 128]) << 4 |
+                                                           code(t[j + 192]) << 6);
+    }
+  }
+  for (std::size_t g = layout.full_groups; g < layout.groups; ++g) {
     const std::size_t k0 = g * kGroupTrits;
     for (std::size_t j = 0; j < kGroupBytes; ++j) {
       unsigned byte = 0;
@@ -491,6 +499,19 @@ inline float half_to_float(std::uint16_t h) {
   return bits_float(bits);
 }
 
+inline constexpr std::uint64_t kBytes03 = 0x0303030303030303ull;
+inline constexpr std::uint64_t kBytes0C = 0x0C0C0C0C0C0C0C0Cull;
+inline constexpr std::uint64_t kBytes55 = 0x5555555555555555ull;
+
+inline std::uint64_t load_u64(const std::uint8_t* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline void store_u64(std::uint8_t* p, std::uint64_t v) { std::memcpy(p, &v, 8); }
+// Non-zero where a bit pair of the eight bytes is code 3.
+inline std::uint64_t code3_lanes(std::uint64_t x) { return x & (x >> 1) & kBytes55; }
+
 // Two bits of GGUF code -> trit, refusing code 3.
 inline std::int8_t gguf_trit(unsigned code, const char* fn, std::size_t at) {
   if (code == 3) detail::throw_format_error(fn, "weight ", at, " has the invalid code 3");
@@ -518,6 +539,39 @@ inline TwoBitMatrix repack_i2_s(const std::uint8_t* bytes, std::size_t size, std
   if (!detail::is_finite_positive(scale)) detail::throw_format_error(fn, "tensor scale ", scale, " is not finite and positive");
   TwoBitMatrix out(rows, cols, ScaleGranularity::per_tensor);
   out.set_scales(&scale, 1);
+  if (cols % kI2sGroupWeights == 0) {
+    // Rows start on groups: byte to byte. I2_S groups 2G and 2G + 1 of a row fill TwoBit group
+    // G: I2_S byte j holds k = j (bits 7:6), j + 32, j + 64, j + 96 (bits 1:0) of its 128, so
+    // TwoBit byte j takes the codes of k = j and j + 64 and byte j + 32 those of j + 32 and
+    // j + 96, from both I2_S groups (the second in the high nibble; 0x55, all zero trits,
+    // where the row ends after the first).
+    const std::size_t groups = cols / kI2sGroupWeights;
+    for (std::size_t m = 0; m < rows; ++m) {
+      const std::uint8_t* in = bytes + m * (cols / 4);
+      std::uint8_t* row = out.row(m);
+      std::uint64_t bad = 0;
+      for (std::size_t q = 0; q < groups; q += 2) {
+        const std::uint8_t* b0 = in + q * 32;
+        const std::uint8_t* b1 = q + 1 < groups ? in + (q + 1) * 32 : nullptr;
+        std::uint8_t* o = row + q / 2 * two_bit::kGroupBytes;
+        // Eight bytes per step, every operation byte-wise: each shift's stray bits land
+        // outside the mask that follows it.
+        for (std::size_t j = 0; j < 32; j += 8) {
+          const std::uint64_t x0 = detail::load_u64(b0 + j);
+          const std::uint64_t x1 = b1 != nullptr ? detail::load_u64(b1 + j) : detail::kBytes55;
+          bad |= detail::code3_lanes(x0) | detail::code3_lanes(x1);
+          const std::uint64_t lo0 = ((x0 >> 6) & detail::kBytes03) | (x0 & detail::kBytes0C);
+          const std::uint64_t lo1 = ((x1 >> 6) & detail::kBytes03) | (x1 & detail::kBytes0C);
+          const std::uint64_t hi0 = ((x0 >> 4) & detail::kBytes03) | ((x0 & detail::kBytes03) << 2);
+          const std::uint64_t hi1 = ((x1 >> 4) & detail::kBytes03) | ((x1 & detail::kBytes03) << 2);
+          detail::store_u64(o + j, lo0 | lo1 << 4);
+          detail::store_u64(o + j + 32, hi0 | hi1 << 4);
+        }
+      }
+      if (bad != 0) detail::throw_format_error(fn, "row ", m, " holds the invalid code 3");
+    }
+    return out;
+  }
   std::vector<std::int8_t> trits(cols);
   for (std::size_t m = 0; m < rows; ++m) {
     // The groups that overlap row m (a group may straddle rows when cols % 128 != 0).
@@ -554,24 +608,27 @@ inline TwoBitMatrix repack_tq2_0(const std::uint8_t* bytes, std::size_t size, st
   }
   TwoBitMatrix out(rows, cols, ScaleGranularity::per_row);
   std::vector<float> scales(rows, 1.0f);
-  std::vector<std::int8_t> trits(cols);
   for (std::size_t m = 0; m < rows; ++m) {
     const std::uint8_t* row = bytes + m * row_bytes;
     bool have_scale = false;
     for (std::size_t b = 0; b < blocks; ++b) {
+      // A block is one TwoBit group. TQ2_0 byte 32c + j holds k = 128c + 32n + j in bits 2n;
+      // TwoBit byte j + 32p holds k = j + 32p + 64i in bits 2i, so its codes i = 0..3 are
+      // n = p and p + 2 of qs[j] and then of qs[32 + j].
       const std::uint8_t* qs = row + b * kTq2BlockBytes;
-      bool nonzero = false;
-      for (std::size_t c = 0; c < 2; ++c) {
-        for (std::size_t n = 0; n < 4; ++n) {
-          for (std::size_t j = 0; j < 32; ++j) {
-            const std::size_t k = b * kTq2BlockWeights + 128 * c + 32 * n + j;
-            const std::int8_t t = detail::gguf_trit((qs[32 * c + j] >> (2 * n)) & 3u, fn, m * cols + k);
-            trits[k] = t;
-            nonzero = nonzero || t != 0;
-          }
-        }
+      std::uint8_t* o = out.row(m) + b * two_bit::kGroupBytes;
+      std::uint64_t bad = 0, nonzero = 0;
+      for (std::size_t j = 0; j < 32; j += 8) {  // eight bytes per step, byte-wise as above
+        const std::uint64_t q0 = detail::load_u64(qs + j), q1 = detail::load_u64(qs + 32 + j);
+        bad |= detail::code3_lanes(q0) | detail::code3_lanes(q1);
+        nonzero |= (q0 ^ detail::kBytes55) | (q1 ^ detail::kBytes55);
+        detail::store_u64(o + j, (q0 & detail::kBytes03) | ((q0 >> 2) & detail::kBytes0C) |
+                                     ((q1 & detail::kBytes03) << 4) | ((q1 << 2) & (detail::kBytes03 << 6)));
+        detail::store_u64(o + j + 32, ((q0 >> 2) & detail::kBytes03) | ((q0 >> 4) & detail::kBytes0C) |
+                                          ((q1 << 2) & (detail::kBytes03 << 4)) | (q1 & (detail::kBytes03 << 6)));
       }
-      if (!nonzero) continue;
+      if (bad != 0) detail::throw_format_error(fn, "row ", m, " block ", b, " holds the invalid code 3");
+      if (nonzero == 0) continue;
       const float d = detail::half_to_float(static_cast<std::uint16_t>(detail::get_le(qs + 64, 2)));
       if (!detail::is_finite_positive(d)) detail::throw_format_error(fn, "row ", m, " block ", b, " scale ", d, " is not positive");
       if (have_scale && d != scales[m]) {
@@ -581,7 +638,6 @@ inline TwoBitMatrix repack_tq2_0(const std::uint8_t* bytes, std::size_t size, st
       scales[m] = d;
       have_scale = true;
     }
-    two_bit::pack_row(trits.data(), out.layout(), out.row(m));
   }
   bool uniform = true;
   for (std::size_t m = 1; m < rows; ++m) uniform = uniform && scales[m] == scales[0];
