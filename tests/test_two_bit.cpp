@@ -203,17 +203,20 @@ TEST(TwoBitGguf, RepacksTq2_0) {
 // ---- recommend_layout -------------------------------------------------------------------------
 
 TEST(TwoBitChoice, RecommendLayoutFollowsTheCacheRule) {
-  const trit::CacheSizes caches{512u << 10, 16u << 20};  // budget: threads * 512 KiB + 8 MiB
+  const trit::CacheSizes caches{512u << 10, 16u << 20};  // budget: threads * 512 KiB + 16 MiB
   // 2560 x 2560: 1.6 MiB of TwoBit -> fits.
   EXPECT_EQ(trit::recommend_layout(2560, 2560, 1, caches), trit::WeightLayout::two_bit);
-  // 6912 x 2560: 4.2 MiB -> fits.
-  EXPECT_EQ(trit::recommend_layout(6912, 2560, 1, caches), trit::WeightLayout::two_bit);
+  // 13824 x 2560: 8.4 MiB -> fits (measured 1.9x faster than Dense243 on a 16 MiB L3).
+  EXPECT_EQ(trit::recommend_layout(13824, 2560, 1, caches), trit::WeightLayout::two_bit);
   // 32000 x 2560: 19.5 MiB -> streams.
   EXPECT_EQ(trit::recommend_layout(32000, 2560, 2, caches), trit::WeightLayout::dense243);
-  // Exactly at the budget (1 thread: 8.5 MiB = 8704 KiB = rows * 640 B -> 13926.4 rows).
-  EXPECT_EQ(trit::recommend_layout(13926, 2560, 1, caches), trit::WeightLayout::two_bit);
-  EXPECT_EQ(trit::recommend_layout(13927, 2560, 1, caches), trit::WeightLayout::dense243);
-  EXPECT_EQ(trit::recommend_layout(13927, 2560, 2, caches), trit::WeightLayout::two_bit);
+  // At the budget: 1 thread, 16.5 MiB = 17301504 B = rows * 640 B -> 27033.6 rows.
+  EXPECT_EQ(trit::recommend_layout(27033, 2560, 1, caches), trit::WeightLayout::two_bit);
+  EXPECT_EQ(trit::recommend_layout(27034, 2560, 1, caches), trit::WeightLayout::dense243);
+  EXPECT_EQ(trit::recommend_layout(27034, 2560, 2, caches), trit::WeightLayout::two_bit);
+  // Unknown caches: 512 KiB + 8 MiB.
+  EXPECT_EQ(trit::recommend_layout(13926, 2560, 1, trit::CacheSizes{}), trit::WeightLayout::two_bit);
+  EXPECT_EQ(trit::recommend_layout(13927, 2560, 1, trit::CacheSizes{}), trit::WeightLayout::dense243);
 }
 
 // ---- Kernels against the reference --------------------------------------------------------
