@@ -17,6 +17,10 @@
 
 #include "bench_common.hpp"
 
+namespace trit_bench {
+void register_two_bit_rows(Sweep sweep);  // bench/two_bit_rows.cpp: Dense243 vs TwoBit
+}
+
 namespace {
 
 constexpr const char* kDefaultMinTime = "--benchmark_min_time=0.1";
@@ -226,6 +230,7 @@ int main(int argc, char** argv) {
   trit_bench::register_baseline_rows(options.sweep);
   trit_bench::register_model_rows();
   trit_bench::register_openblas_rows(options.sweep);
+  trit_bench::register_two_bit_rows(options.sweep);  // bench/two_bit_rows.cpp
 
   // The compact console needs the number of rows and the widest name before the first row
   // runs, so the rows the flags select are listed first (a pass that runs nothing).

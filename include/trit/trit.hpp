@@ -20,9 +20,11 @@
 #include "trit/format/pack.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/format/serialize.hpp"
+#include "trit/format/two_bit.hpp"
 // The scalar reference (the specification).
 #include "trit/reference/reference.hpp"
 #include "trit/reference/int4.hpp"
+#include "trit/reference/two_bit.hpp"
 // The path table and CPU detection.
 #include "trit/paths/isa.hpp"
 #include "trit/paths/path_table.hpp"
@@ -31,5 +33,6 @@
 #include "trit/driver/gemm.hpp"
 #include "trit/driver/gemm_int4.hpp"
 #include "trit/driver/driver.hpp"
+#include "trit/driver/two_bit.hpp"
 // Layers.
 #include "trit/layers/bitlinear.hpp"

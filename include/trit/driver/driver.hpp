@@ -24,6 +24,10 @@
 #include "trit/kernels/scalar/dense243_int8.hpp"
 #include "trit/kernels/x86/dense243_int8.hpp"
 #include "trit/kernels/x86/lut_int4.hpp"
+#include "trit/kernels/two_bit_contract.hpp"
+#include "trit/kernels/neon/two_bit_int8.hpp"
+#include "trit/kernels/scalar/two_bit_int8.hpp"
+#include "trit/kernels/x86/two_bit_int8.hpp"
 #include "trit/paths/cpu_features.hpp"
 #include "trit/paths/path_table.hpp"
 #include "trit/version.hpp"
@@ -257,7 +261,8 @@ bool visit_product(std::uint32_t product, const Visit& visit) {
 inline bool has_own_kernels(std::uint32_t product, Isa isa) {
   bool runs = false;
   detail::visit_product<detail::Dense243Int8Product>(product, [&](auto p) { runs = detail::runs_own_kernels<decltype(p)>(isa); }) ||
-      detail::visit_product<detail::LutInt4Product>(product, [&](auto p) { runs = detail::runs_own_kernels<decltype(p)>(isa); });
+      detail::visit_product<detail::LutInt4Product>(product, [&](auto p) { runs = detail::runs_own_kernels<decltype(p)>(isa); }) ||
+      detail::visit_product<detail::TwoBitInt8Product>(product, [&](auto p) { runs = detail::runs_own_kernels<decltype(p)>(isa); });
   return runs;
 }
 

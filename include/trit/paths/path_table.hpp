@@ -31,6 +31,7 @@ enum CpuFeatureBit : std::uint32_t {
 enum ProductBit : std::uint32_t {
   kProductDense243Int8 = 1u << 0,  // Dense243 weights x int8 activations
   kProductLutInt4 = 1u << 1,       // int4 lookup-table weights (LutWeights) x int4 activations
+  kProductTwoBitInt8 = 1u << 2,    // TwoBit weights (2 bits per trit) x int8 activations
 };
 
 enum class PathArch : std::uint8_t { portable, x86_64, aarch64 };
@@ -49,18 +50,18 @@ struct KernelPath {
 // instructions. The int4 kernels do not multiply, so VNNI rows fall back for int4.
 inline constexpr KernelPath kKernelPaths[] = {
     {Isa::avx512vnni, "avx512vnni", PathArch::x86_64, kFeatureAvx2 | kFeatureAvx512Bw | kFeatureAvx512Vnni,
-     kProductDense243Int8, Isa::avx512bw, "512-bit EVEX vpdpbusd"},
-    {Isa::avxvnni, "avxvnni", PathArch::x86_64, kFeatureAvx2 | kFeatureAvxVnni, kProductDense243Int8, Isa::avx2,
+     kProductDense243Int8 | kProductTwoBitInt8, Isa::avx512bw, "512-bit EVEX vpdpbusd"},
+    {Isa::avxvnni, "avxvnni", PathArch::x86_64, kFeatureAvx2 | kFeatureAvxVnni, kProductDense243Int8 | kProductTwoBitInt8, Isa::avx2,
      "256-bit VEX vpdpbusd"},
     {Isa::avx512bw, "avx512bw", PathArch::x86_64, kFeatureAvx2 | kFeatureAvx512Bw,
-     kProductDense243Int8 | kProductLutInt4, Isa::avx2, "512-bit vpmaddubsw + vpmaddwd"},
-    {Isa::avx2, "avx2", PathArch::x86_64, kFeatureAvx2, kProductDense243Int8 | kProductLutInt4, Isa::scalar,
+     kProductDense243Int8 | kProductLutInt4 | kProductTwoBitInt8, Isa::avx2, "512-bit vpmaddubsw + vpmaddwd"},
+    {Isa::avx2, "avx2", PathArch::x86_64, kFeatureAvx2, kProductDense243Int8 | kProductLutInt4 | kProductTwoBitInt8, Isa::scalar,
      "256-bit vpmaddubsw + vpmaddwd"},
-    {Isa::neon_dotprod, "neon-dotprod", PathArch::aarch64, kFeatureNeon | kFeatureDotprod, kProductDense243Int8,
+    {Isa::neon_dotprod, "neon-dotprod", PathArch::aarch64, kFeatureNeon | kFeatureDotprod, kProductDense243Int8 | kProductTwoBitInt8,
      Isa::neon, "sdot"},
-    {Isa::neon, "neon", PathArch::aarch64, kFeatureNeon, kProductDense243Int8 | kProductLutInt4, Isa::scalar,
+    {Isa::neon, "neon", PathArch::aarch64, kFeatureNeon, kProductDense243Int8 | kProductLutInt4 | kProductTwoBitInt8, Isa::scalar,
      "smlal"},
-    {Isa::scalar, "scalar", PathArch::portable, 0, kProductDense243Int8 | kProductLutInt4, Isa::scalar,
+    {Isa::scalar, "scalar", PathArch::portable, 0, kProductDense243Int8 | kProductLutInt4 | kProductTwoBitInt8, Isa::scalar,
      "the reference, in plain C++"},
 };
 
