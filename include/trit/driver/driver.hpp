@@ -115,38 +115,10 @@ void run_parallel(const typename Product::Problem& problem, const typename Produ
 
 // ---- Dense243 x int8 ---------------------------------------------------------------------------
 
-// The problem restricted to token n, for the one-token kernel.
-inline GemmProblem single_token(const GemmProblem& problem, std::size_t n) {
-  GemmProblem one = problem;
-  one.x.data = problem.x.row(n);
-  one.x.tokens = 1;
-  one.x.scales = problem.x.scales + n;
-  if (problem.acc.data != nullptr) one.acc = MatrixRef<std::int32_t>{problem.acc.row(n), 1, problem.acc.cols, problem.acc.stride};
-  if (problem.y.data != nullptr) one.y = MatrixRef<float>{problem.y.row(n), 1, problem.y.cols, problem.y.stride};
-  return one;
-}
-
-struct Dense243Int8Product {
-  using Kernels = Dense243Int8Kernels;
+struct Dense243Int8Product : Int8RowsProduct<GemmProblem> {
   using Problem = GemmProblem;
   static constexpr std::uint32_t kBit = kProductDense243Int8;
   static constexpr const char* kName = "dense243 x int8";
-
-  static std::size_t rows(const Problem& p) { return p.w.rows(); }
-  static std::size_t row_tile(const Kernels& k) { return k.row_tile; }
-  // Below the crossover the GEMV kernel runs once per token.
-  static bool per_token(const Problem& p, const Kernels& k) { return p.x.tokens < k.min_gemm_tokens; }
-  static std::size_t scratch_bytes(const Problem& p, const Kernels& k, std::size_t span) {
-    return per_token(p, k) ? k.gemv_scratch(single_token(p, 0), span) : k.gemm_scratch(p, span);
-  }
-  static void run(const Problem& p, const Kernels& k, std::size_t m0, std::size_t m1, std::uint8_t* scratch) noexcept {
-    if (m0 >= m1) return;
-    if (!per_token(p, k)) {
-      k.gemm(p, m0, m1, scratch);
-      return;
-    }
-    for (std::size_t n = 0; n < p.x.tokens; ++n) k.gemv(single_token(p, n), m0, m1, scratch);
-  }
 };
 
 // ---- LutWeights x int4 -------------------------------------------------------------------------

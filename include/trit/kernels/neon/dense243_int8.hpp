@@ -313,7 +313,7 @@ inline void gemm_rows(const detail::GemmProblem& problem, std::size_t m0, std::s
 }
 
 inline constexpr detail::Dense243Int8Kernels kKernels{
-    Isa::neon, gemv_rows, gemm_rows, detail::no_scratch, detail::no_scratch, kRowTile, 2, 0, 0};
+    Isa::neon, gemv_rows, gemm_rows, detail::no_scratch<detail::GemmProblem>, detail::no_scratch<detail::GemmProblem>, kRowTile, 2, 0, 0};
 
 }  // namespace neon
 TRIT_END_NAMESPACE
@@ -441,7 +441,7 @@ inline void gemm_rows(const detail::GemmProblem& problem, std::size_t m0, std::s
 }
 
 inline constexpr detail::Dense243Int8Kernels kKernels{
-    Isa::neon_dotprod, gemv_rows, gemm_rows, detail::no_scratch, detail::no_scratch, kRowTile, 2, 0, 0};
+    Isa::neon_dotprod, gemv_rows, gemm_rows, detail::no_scratch<detail::GemmProblem>, detail::no_scratch<detail::GemmProblem>, kRowTile, 2, 0, 0};
 
 }  // namespace neon_dotprod
 TRIT_END_NAMESPACE

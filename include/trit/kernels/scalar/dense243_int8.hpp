@@ -21,7 +21,7 @@ inline void rows(const detail::GemmProblem& p, std::size_t m0, std::size_t m1, s
 }
 
 inline constexpr detail::Dense243Int8Kernels kKernels{
-    Isa::scalar, rows, rows, detail::no_scratch, detail::no_scratch, 1, 1, 0, 0};
+    Isa::scalar, rows, rows, detail::no_scratch<detail::GemmProblem>, detail::no_scratch<detail::GemmProblem>, 1, 1, 0, 0};
 
 }  // namespace scalar
 

@@ -20,7 +20,7 @@ inline void two_bit_rows(const detail::TwoBitProblem& p, std::size_t m0, std::si
 }
 
 inline constexpr detail::TwoBitInt8Kernels kTwoBitKernels{
-    Isa::scalar, two_bit_rows, two_bit_rows, detail::two_bit_no_scratch, detail::two_bit_no_scratch, 1, 1, 0};
+    Isa::scalar, two_bit_rows, two_bit_rows, detail::no_scratch<detail::TwoBitProblem>, detail::no_scratch<detail::TwoBitProblem>, 1, 1, 0};
 
 }  // namespace scalar
 

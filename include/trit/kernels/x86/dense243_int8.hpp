@@ -227,7 +227,7 @@ inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x
 #include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::Dense243Int8Kernels kKernels{
     Isa::avx2, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
-    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
+    0, kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits};
 }  // namespace avx2
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -244,7 +244,7 @@ inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x
 #include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::Dense243Int8Kernels kKernels{
     Isa::avxvnni, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
-    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
+    0, kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits};
 }  // namespace avxvnni
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -260,7 +260,7 @@ inline constexpr std::size_t kMinGemmTokens = 3;  // measured crossover on 6912x
 #include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::Dense243Int8Kernels kKernels{
     Isa::avx512bw, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
-    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
+    0, kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits};
 }  // namespace avx512bw
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
@@ -277,7 +277,7 @@ inline constexpr std::size_t kMinGemmTokens = 4;  // measured crossover on 6912x
 #include "trit/kernels/x86/dense243_int8_body.inl"
 inline constexpr detail::Dense243Int8Kernels kKernels{
     Isa::avx512vnni, gemv_rows, gemm_rows, gemv_scratch_bytes, gemm_scratch_bytes, kPanelRows, kMinGemmTokens,
-    kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits, 0};
+    0, kGemvRawChain ? kRawChainFlushGroups * dense243::kGroupTrits : dense243::kGroupTrits};
 }  // namespace avx512vnni
 TRIT_END_NAMESPACE
 TRIT_TARGET_END
