@@ -4,14 +4,15 @@
 #   2. the same with TRIT_ENABLE_INT4=ON;
 #   3. the suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   4. the NEON paths, cross-compiled for AArch64 and run under qemu;
-#   5. the CUDA path built with nvcc (its GPU tests skip without a GPU).
+#   5. the CUDA path built with nvcc (its GPU tests skip without a GPU);
+#   6. io: checkpoint readers and tools on fixtures from the upstream writers (scripts/test-io.sh).
 # Set TRIT_TEST_STAGES to a subset (e.g. "release asan") to run fewer.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$(trit_root)
 ensure_packages "${TRIT_BUILD_PACKAGES[@]}"
 jobs=$(trit_jobs)
-stages=${TRIT_TEST_STAGES:-"release int4 asan neon cuda"}
+stages=${TRIT_TEST_STAGES:-"release int4 asan neon cuda io"}
 
 run_ctest_build() {  # name, extra cmake args...
   local name=$1; shift
@@ -31,6 +32,7 @@ for stage in $stages; do
             -DTRIT_BUILD_BENCHMARKS=OFF ;;
     neon) bash "$root/scripts/test-neon.sh" ;;
     cuda) bash "$root/scripts/test-cuda.sh" ;;
+    io) bash "$root/scripts/test-io.sh" ;;
     *) echo "unknown stage '$stage'" >&2; exit 2 ;;
   esac
 done

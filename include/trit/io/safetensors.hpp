@@ -114,10 +114,12 @@ class SafetensorsContents {
         if (!dim.is_uint64()) fail("tensor \"", name, "\": shape holds ", dim.number_text().empty() ? "a non-number" : dim.number_text(),
                                    ", not a non-negative integer");
         tensor.shape.push_back(dim.as_uint64());
-        tensor.elements = detail::checked_mul_format(tensor.elements, static_cast<std::size_t>(dim.as_uint64()), fn, "element count");
+        if (detail::mul_overflows(tensor.elements, static_cast<std::size_t>(dim.as_uint64()), &tensor.elements)) {
+          fail("tensor \"", name, "\": element count overflows");
+        }
       }
       const std::size_t element_bytes = detail::find_tensor_type_traits(static_cast<std::uint32_t>(tensor.type))->block_bytes;
-      tensor.bytes = detail::checked_mul_format(tensor.elements, element_bytes, fn, "tensor size");
+      if (detail::mul_overflows(tensor.elements, element_bytes, &tensor.bytes)) fail("tensor \"", name, "\": size overflows");
       if (!offsets->is_array() || offsets->items().size() != 2 || !offsets->items()[0].is_uint64() ||
           !offsets->items()[1].is_uint64()) {
         fail("tensor \"", name, "\": data_offsets is not [begin, end]");

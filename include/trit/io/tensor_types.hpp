@@ -96,8 +96,8 @@ inline TensorExtent tensor_extent(std::uint32_t type_id, const std::vector<std::
   TensorExtent extent;
   extent.elements = 1;
   for (std::uint64_t d : fastest_first_dims) {
-    if (d == 0 || d > (std::uint64_t{1} << 48)) throw_format_error(fn, what, ": implausible dimension ", d);
-    extent.elements = checked_mul_format(extent.elements, static_cast<std::size_t>(d), fn, "element count");
+    if (d > (std::uint64_t{1} << 48)) throw_format_error(fn, what, ": implausible dimension ", d);
+    if (mul_overflows(extent.elements, static_cast<std::size_t>(d), &extent.elements)) throw_format_error(fn, what, ": element count overflows");
   }
   const std::uint64_t fastest = fastest_first_dims.empty() ? 1 : fastest_first_dims[0];
   if (type_id == static_cast<std::uint32_t>(TensorType::i2_s)) {
@@ -109,7 +109,9 @@ inline TensorExtent tensor_extent(std::uint32_t type_id, const std::vector<std::
     throw_format_error(fn, what, ": ", traits->name, " needs the first dimension (", fastest, ") to be a multiple of ",
                        traits->block_elements);
   }
-  extent.bytes = checked_mul_format(extent.elements / traits->block_elements, traits->block_bytes, fn, "tensor size");
+  if (mul_overflows(extent.elements / traits->block_elements, traits->block_bytes, &extent.bytes)) {
+    throw_format_error(fn, what, ": size overflows");
+  }
   return extent;
 }
 
