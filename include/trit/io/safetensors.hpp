@@ -15,6 +15,7 @@
 #include "trit/detail/checked.hpp"
 #include "trit/detail/file_io.hpp"
 #include "trit/error.hpp"
+#include "trit/format/blob.hpp"
 #include "trit/io/json.hpp"
 #include "trit/io/tensor_types.hpp"
 #include "trit/version.hpp"
