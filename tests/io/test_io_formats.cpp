@@ -297,6 +297,10 @@ TEST(Gguf, RejectsTruncatedAndLyingHeaders) {
   for (std::size_t cut = 0; cut < g.size(); ++cut) {
     EXPECT_TRUE(throws_clean_error([&] { trit::GgufContents::parse(g.data(), cut, "mem.gguf"); })) << cut;
   }
+  // Version 2 has the same layout (64-bit counts and lengths).
+  std::vector<std::uint8_t> v2 = g;
+  v2[4] = 2;
+  EXPECT_EQ(trit::GgufContents::parse(v2.data(), v2.size(), "mem.gguf").version(), 2u);
   const auto patched = [&](std::size_t at, std::uint64_t value, int bytes) {
     std::vector<std::uint8_t> copy = g;
     for (int b = 0; b < bytes; ++b) copy[at + static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(value >> (8 * b));
