@@ -141,7 +141,12 @@ class ModelContents {
         table.fail("tensor \"", tensor.name, "\" at offset ", offset, ": checksum mismatch (data damaged)");
       }
       if (tensor.is_matrix()) {
-        const detail::MatrixBlob at = detail::check_matrix_blob(tensor.data, tensor.bytes, fn);
+        detail::MatrixBlob at;
+        try {
+          at = detail::check_matrix_blob(tensor.data, tensor.bytes, fn);
+        } catch (const format_error& e) {
+          table.fail("tensor \"", tensor.name, "\" at offset ", offset, ": ", e.what());
+        }
         if (tensor.dims.size() != 2 || tensor.dims[0] != at.rows || tensor.dims[1] != at.cols) {
           table.fail("tensor \"", tensor.name, "\": table shape disagrees with its ", at.rows, "x", at.cols, " matrix blob");
         }
