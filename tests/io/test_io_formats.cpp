@@ -364,3 +364,18 @@ TEST(Safetensors, RejectsLyingHeaders) {
     EXPECT_TRUE(throws_clean_error([&] { trit::SafetensorsContents::parse(ok.data(), cut, "mem.st"); })) << cut;
   }
 }
+
+TEST(Convert, ProjectionNamesAreRecognised) {
+  using trit::detail::is_gguf_projection;
+  using trit::detail::is_hf_projection;
+  EXPECT_TRUE(is_gguf_projection("blk.12.ffn_down.weight"));
+  EXPECT_TRUE(is_gguf_projection("blk.0.attn_output.weight"));
+  EXPECT_FALSE(is_gguf_projection("blk.x.ffn_down.weight"));
+  EXPECT_FALSE(is_gguf_projection("blk..ffn_down.weight"));
+  EXPECT_FALSE(is_gguf_projection("blk.0.ffn_down.weight.scale"));
+  EXPECT_FALSE(is_gguf_projection("token_embd.weight"));
+  EXPECT_TRUE(is_hf_projection("model.layers.0.mlp.down_proj.weight"));
+  EXPECT_TRUE(is_hf_projection("model.layers.3.self_attn.o_proj.weight"));
+  EXPECT_FALSE(is_hf_projection("lm_head.weight"));
+  EXPECT_FALSE(is_hf_projection("model.layers.0.mlp.down_proj.weight_scale"));
+}

@@ -14,7 +14,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -53,14 +52,29 @@ struct ConvertSummary {
 
 namespace detail {
 
-inline bool is_gguf_projection(const std::string& name) {
-  static const std::regex pattern(R"(blk\.\d+\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight)");
-  return std::regex_match(name, pattern);
+inline bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// blk.<N>.{attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down}.weight
+inline bool is_gguf_projection(const std::string& name) {
+  if (name.compare(0, 4, "blk.") != 0) return false;
+  std::size_t at = 4;
+  while (at < name.size() && name[at] >= '0' && name[at] <= '9') ++at;
+  if (at == 4 || at >= name.size() || name[at] != '.') return false;
+  const std::string rest = name.substr(at + 1);
+  for (const char* projection : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"}) {
+    if (rest == std::string(projection) + ".weight") return true;
+  }
+  return false;
+}
+
+// *.{q,k,v,o,gate,up,down}_proj.weight
 inline bool is_hf_projection(const std::string& name) {
-  static const std::regex pattern(R"(.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\.weight)");
-  return std::regex_match(name, pattern);
+  for (const char* projection : {".q_proj", ".k_proj", ".v_proj", ".o_proj", ".gate_proj", ".up_proj", ".down_proj"}) {
+    if (ends_with(name, std::string(projection) + ".weight")) return true;
+  }
+  return false;
 }
 
 inline bool is_float_type(TensorType type) {
