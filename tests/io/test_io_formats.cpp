@@ -3,9 +3,21 @@
 #include "io_test_util.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 using namespace trit_io_test;
+
+namespace {
+// Each test process removes its own scratch directory when it ends.
+struct RemoveTempDir : ::testing::Environment {
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(temp_dir(), ignored);
+  }
+};
+::testing::Environment* const kRemoveTempDir = ::testing::AddGlobalTestEnvironment(new RemoveTempDir);
+}  // namespace
 
 TEST(Json, ParsesValuesExactly) {
   const trit::JsonValue v = trit::JsonParser::parse(
