@@ -5,16 +5,17 @@
 #   3. the suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   4. the NEON paths, cross-compiled for AArch64 and run under qemu;
 #   5. the CUDA path built with nvcc (its GPU tests skip without a GPU);
-#   6. the Python package (python/) in a virtual environment, with its pytest suite;
-#   7. every libFuzzer target (tests/fuzz/) for 60 s under ASan + UBSan (clang);
-#   8. the concurrency tests under ThreadSanitizer.
+#   6. io: checkpoint readers and tools on fixtures from the upstream writers (scripts/test-io.sh);
+#   7. the Python package (python/) in a virtual environment, with its pytest suite;
+#   8. every libFuzzer target (tests/fuzz/) for 60 s under ASan + UBSan (clang);
+#   9. the concurrency tests under ThreadSanitizer.
 # Set TRIT_TEST_STAGES to a subset (e.g. "release asan") to run fewer.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$(trit_root)
 ensure_packages "${TRIT_BUILD_PACKAGES[@]}"
 jobs=$(trit_jobs)
-stages=${TRIT_TEST_STAGES:-"release int4 asan neon cuda python fuzz tsan"}
+stages=${TRIT_TEST_STAGES:-"release int4 asan neon cuda io python fuzz tsan"}
 
 run_ctest_build() {  # name, extra cmake args...
   local name=$1; shift
@@ -34,6 +35,7 @@ for stage in $stages; do
             -DTRIT_BUILD_BENCHMARKS=OFF ;;
     neon) bash "$root/scripts/test-neon.sh" ;;
     cuda) bash "$root/scripts/test-cuda.sh" ;;
+    io) bash "$root/scripts/test-io.sh" ;;
     python) bash "$root/scripts/test-python.sh" ;;
     fuzz) bash "$root/scripts/test-fuzz.sh" ;;
     tsan) bash "$root/scripts/test-tsan.sh" ;;
