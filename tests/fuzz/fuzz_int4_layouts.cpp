@@ -20,6 +20,7 @@
 #include "trit/paths/cpu_features.hpp"
 #include "trit/paths/path_table.hpp"
 #include "trit/reference/int4.hpp"
+#include "trit/quantize/int4_activations.hpp"
 #include "trit/views/int4_activations.hpp"
 
 namespace {

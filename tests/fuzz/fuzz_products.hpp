@@ -13,6 +13,7 @@
 #include "trit/paths/cpu_features.hpp"
 #include "trit/paths/path_table.hpp"
 #include "trit/reference/reference.hpp"
+#include "trit/quantize/activations.hpp"
 #include "trit/views/activations.hpp"
 
 namespace trit_fuzz {

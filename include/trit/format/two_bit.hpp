@@ -17,6 +17,7 @@
 #include "trit/detail/aligned_buffer.hpp"
 #include "trit/detail/checked.hpp"
 #include "trit/detail/file_io.hpp"
+#include "trit/detail/half.hpp"
 #include "trit/error.hpp"
 #include "trit/format/blob.hpp"
 #include "trit/format/dense243.hpp"
@@ -476,28 +477,6 @@ inline TwoBitMatrixView view_two_bit_blob(const std::uint8_t* blob, std::size_t 
 // ---- GGUF repacks (docs/FORMAT.md, "GGUF I2_S and TQ2_0") -------------------------------------
 
 namespace detail {
-// IEEE half -> float, exactly (every half is a float).
-inline float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  std::uint32_t exponent = (h >> 10) & 0x1Fu;
-  std::uint32_t mantissa = h & 0x3FFu;
-  std::uint32_t bits;
-  if (exponent == 0x1F) {
-    bits = sign | 0x7F800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: normalise
-    exponent = 113;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      --exponent;
-    }
-    bits = sign | (exponent << 23) | ((mantissa & 0x3FFu) << 13);
-  }
-  return bits_float(bits);
-}
 
 inline constexpr std::uint64_t kBytes03 = 0x0303030303030303ull;
 inline constexpr std::uint64_t kBytes0C = 0x0C0C0C0C0C0C0C0Cull;

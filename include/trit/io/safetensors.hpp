@@ -115,12 +115,12 @@ class SafetensorsContents {
         if (!dim.is_uint64()) fail("tensor \"", name, "\": shape holds ", dim.number_text().empty() ? "a non-number" : dim.number_text(),
                                    ", not a non-negative integer");
         tensor.shape.push_back(dim.as_uint64());
-        if (detail::mul_overflows(tensor.elements, static_cast<std::size_t>(dim.as_uint64()), &tensor.elements)) {
+        if (__builtin_mul_overflow(tensor.elements, static_cast<std::size_t>(dim.as_uint64()), &tensor.elements)) {
           fail("tensor \"", name, "\": element count overflows");
         }
       }
       const std::size_t element_bytes = detail::find_tensor_type_traits(static_cast<std::uint32_t>(tensor.type))->block_bytes;
-      if (detail::mul_overflows(tensor.elements, element_bytes, &tensor.bytes)) fail("tensor \"", name, "\": size overflows");
+      if (__builtin_mul_overflow(tensor.elements, element_bytes, &tensor.bytes)) fail("tensor \"", name, "\": size overflows");
       if (!offsets->is_array() || offsets->items().size() != 2 || !offsets->items()[0].is_uint64() ||
           !offsets->items()[1].is_uint64()) {
         fail("tensor \"", name, "\": data_offsets is not [begin, end]");

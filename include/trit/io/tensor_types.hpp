@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "trit/detail/checked.hpp"
+#include "trit/detail/half.hpp"
 #include "trit/error.hpp"
 #include "trit/version.hpp"
 
@@ -97,80 +98,22 @@ inline TensorExtent tensor_extent(std::uint32_t type_id, const std::vector<std::
   extent.elements = 1;
   for (std::uint64_t d : fastest_first_dims) {
     if (d > (std::uint64_t{1} << 48)) throw_format_error(fn, what, ": implausible dimension ", d);
-    if (mul_overflows(extent.elements, static_cast<std::size_t>(d), &extent.elements)) throw_format_error(fn, what, ": element count overflows");
+    if (__builtin_mul_overflow(extent.elements, static_cast<std::size_t>(d), &extent.elements)) throw_format_error(fn, what, ": element count overflows");
   }
   const std::uint64_t fastest = fastest_first_dims.empty() ? 1 : fastest_first_dims[0];
   if (type_id == static_cast<std::uint32_t>(TensorType::i2_s)) {
     if (extent.elements % 4 != 0) throw_format_error(fn, what, ": I2_S element count ", extent.elements, " is not a multiple of 4");
-    extent.bytes = checked_add_format(extent.elements / 4, kI2sTrailerBytes, fn, "I2_S size");
+    extent.bytes = checked_add(extent.elements / 4, kI2sTrailerBytes, fn, "I2_S size", SizeSource::file);
     return extent;
   }
   if (fastest % traits->block_elements != 0) {
     throw_format_error(fn, what, ": ", traits->name, " needs the first dimension (", fastest, ") to be a multiple of ",
                        traits->block_elements);
   }
-  if (mul_overflows(extent.elements / traits->block_elements, traits->block_bytes, &extent.bytes)) {
+  if (__builtin_mul_overflow(extent.elements / traits->block_elements, traits->block_bytes, &extent.bytes)) {
     throw_format_error(fn, what, ": size overflows");
   }
   return extent;
-}
-
-// IEEE binary16 -> float (exact).
-inline float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  std::uint32_t exponent = (h >> 10) & 0x1Fu;
-  std::uint32_t mantissa = h & 0x3FFu;
-  std::uint32_t bits;
-  if (exponent == 0x1F) {
-    bits = sign | 0x7F800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {
-    // Subnormal: shift until the implicit bit appears.
-    exponent = 113;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      --exponent;
-    }
-    bits = sign | (exponent << 23) | ((mantissa & 0x3FFu) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-// float -> binary16, round to nearest even (what numpy's astype(float16) and ggml do).
-inline std::uint16_t float_to_half(float f) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
-  const std::uint32_t abs_bits = bits & 0x7FFFFFFFu;
-  if (abs_bits >= 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7C00u | (abs_bits > 0x7F800000u ? 0x200u : 0u));
-  if (abs_bits >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // rounds to infinity
-  if (abs_bits < 0x38800000u) {  // subnormal or zero in binary16
-    if (abs_bits < 0x33000000u) return sign;  // below half the smallest subnormal
-    const std::uint32_t exponent = abs_bits >> 23;
-    const std::uint32_t mantissa = (abs_bits & 0x7FFFFFu) | 0x800000u;
-    const std::uint32_t shift = 126 - exponent;  // 14 + (113 - exponent) - 1 ... gives 13..24
-    const std::uint32_t value = mantissa >> shift;
-    const std::uint32_t rest = mantissa & ((1u << shift) - 1u);
-    const std::uint32_t half_way = 1u << (shift - 1);
-    std::uint32_t rounded = value + ((rest > half_way || (rest == half_way && (value & 1u))) ? 1u : 0u);
-    return static_cast<std::uint16_t>(sign | rounded);
-  }
-  const std::uint32_t value = ((abs_bits >> 13) - (112u << 10));
-  const std::uint32_t rest = abs_bits & 0x1FFFu;
-  const std::uint32_t rounded = value + ((rest > 0x1000u || (rest == 0x1000u && (value & 1u))) ? 1u : 0u);
-  return static_cast<std::uint16_t>(sign | rounded);
-}
-
-inline float bf16_to_float(std::uint16_t b) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
 }
 
 // Element i of a little-endian F32, F16 or BF16 array as float; false for other types.

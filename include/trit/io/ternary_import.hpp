@@ -102,8 +102,8 @@ inline void check_tq_shape(std::size_t rows, std::size_t cols, std::size_t bytes
   if (rows == 0 || cols == 0 || cols % ternary_blocks::kTqBlockWeights != 0) {
     throw_format_error(fn, "tensor \"", tensor, "\": ", type, " needs K (", cols, ") to be a positive multiple of 256");
   }
-  const std::size_t blocks = checked_mul_format(rows, cols / ternary_blocks::kTqBlockWeights, fn, "block count");
-  if (checked_mul_format(blocks, block_bytes, fn, "tensor size") != bytes) {
+  const std::size_t blocks = checked_mul(rows, cols / ternary_blocks::kTqBlockWeights, fn, "block count", SizeSource::file);
+  if (checked_mul(blocks, block_bytes, fn, "tensor size", SizeSource::file) != bytes) {
     throw_format_error(fn, "tensor \"", tensor, "\": ", bytes, " bytes do not hold ", rows, "x", cols, " ", type, " weights");
   }
 }
@@ -186,7 +186,7 @@ inline PackedMatrix import_tq2_0(const std::uint8_t* data, std::size_t bytes, st
 inline PackedMatrix import_i2_s(const std::uint8_t* data, std::size_t bytes, std::size_t rows, std::size_t cols,
                                 const std::string& tensor) {
   constexpr const char* fn = "import_i2_s";
-  const std::size_t n = detail::checked_mul_format(rows, cols, fn, "element count");
+  const std::size_t n = detail::checked_mul(rows, cols, fn, "element count", detail::SizeSource::file);
   if (n == 0 || n % ternary_blocks::kI2sGroupWeights != 0) {
     detail::throw_format_error(fn, "tensor \"", tensor, "\": I2_S needs M*K (", n, ") to be a positive multiple of 128");
   }
@@ -224,7 +224,7 @@ inline PackedMatrix import_hf_packed(const std::uint8_t* packed, std::size_t pac
                                      HfWeightScale convention = HfWeightScale::divides) {
   constexpr const char* fn = "import_hf_packed";
   if (packed_rows == 0 || cols == 0) detail::throw_format_error(fn, "tensor \"", tensor, "\" is empty");
-  const std::size_t rows = detail::checked_mul_format(packed_rows, 4, fn, "rows");
+  const std::size_t rows = detail::checked_mul(packed_rows, 4, fn, "rows", detail::SizeSource::file);
   if (scale_count != 1 && scale_count != rows) {
     detail::throw_format_error(fn, "tensor \"", tensor, "\": weight_scale holds ", scale_count, " values, expected 1 or ", rows);
   }
@@ -261,7 +261,7 @@ inline PackedMatrix import_hf_packed(const std::uint8_t* packed, std::size_t pac
 inline PackedMatrix import_float_absmean(TensorType type, const std::uint8_t* data, std::size_t rows, std::size_t cols,
                                          const std::string& tensor, ScaleGranularity granularity = ScaleGranularity::per_tensor) {
   constexpr const char* fn = "import_float_absmean";
-  const std::size_t n = detail::checked_mul_format(rows, cols, fn, "element count");
+  const std::size_t n = detail::checked_mul(rows, cols, fn, "element count", detail::SizeSource::file);
   std::vector<float> w(n);
   for (std::size_t i = 0; i < n; ++i) {
     if (!detail::read_float_element(type, data, i, &w[i])) {
