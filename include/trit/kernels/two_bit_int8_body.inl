@@ -30,8 +30,8 @@ inline constexpr int kChunks = static_cast<int>(two_bit::kGroupBytes / kVecBytes
 template <int R, int T, bool kPrefetchAhead>
 inline void code_sums(const std::uint8_t* const* rows, const std::int8_t* const* x, const std::int8_t* const* tail,
                       const two_bit::RowLayout& layout, std::size_t next_stride, std::uint32_t* out) {
-  Acc acc[R][T];
-  Partial part[R][T];
+  Acc acc[std::size_t{R}][std::size_t{T}];
+  Partial part[std::size_t{R}][std::size_t{T}];
   TRIT_UNROLL
   for (int r = 0; r < R; ++r) {
     TRIT_UNROLL
@@ -41,7 +41,7 @@ inline void code_sums(const std::uint8_t* const* rows, const std::int8_t* const*
     }
   }
   for (std::size_t g = 0; g < layout.groups; ++g) {
-    const std::int8_t* act[T];
+    const std::int8_t* act[std::size_t{T}];
     TRIT_UNROLL
     for (int t = 0; t < T; ++t) act[t] = g < layout.full_groups ? x[t] + g * two_bit::kGroupTrits : tail[t];
     if constexpr (kPrefetchAhead) {
@@ -50,14 +50,14 @@ inline void code_sums(const std::uint8_t* const* rows, const std::int8_t* const*
     }
     TRIT_UNROLL
     for (int c = 0; c < kChunks; ++c) {
-      Vec w[R];
+      Vec w[std::size_t{R}];
       TRIT_UNROLL
-      for (int r = 0; r < R; ++r) w[r] = load(rows[r] + g * two_bit::kGroupBytes + c * kVecBytes);
+      for (int r = 0; r < R; ++r) w[r] = load(rows[r] + g * two_bit::kGroupBytes + static_cast<std::size_t>(c) * kVecBytes);
       TRIT_UNROLL
       for (int i = 0; i < 4; ++i) {
-        Vec a[T];
+        Vec a[std::size_t{T}];
         TRIT_UNROLL
-        for (int t = 0; t < T; ++t) a[t] = load(act[t] + i * two_bit::kGroupBytes + c * kVecBytes);
+        for (int t = 0; t < T; ++t) a[t] = load(act[t] + static_cast<std::size_t>(i) * two_bit::kGroupBytes + static_cast<std::size_t>(c) * kVecBytes);
         TRIT_UNROLL
         for (int r = 0; r < R; ++r) {
           const Vec cd = codes(w[r], i);
@@ -129,14 +129,14 @@ inline void rows_block(const detail::TwoBitProblem& p, std::size_t m, std::size_
                        const std::int8_t* tails, const ScratchLayout& at, std::uint32_t* outs) {
   const TwoBitMatrixView& w = p.w;
   const std::size_t tokens = p.x.tokens;
-  const std::uint8_t* rows[R];
+  const std::uint8_t* rows[std::size_t{R}];
   TRIT_UNROLL
   for (int r = 0; r < R; ++r) rows[r] = w.row(m + static_cast<std::size_t>(r));
-  std::uint32_t block[R * T];
+  std::uint32_t block[std::size_t{R * T}];
   for (std::size_t n0 = 0; n0 < tokens; n0 += T) {
     const int count = static_cast<int>(std::min<std::size_t>(T, tokens - n0));
-    const std::int8_t* x[T] = {};
-    const std::int8_t* tail[T] = {};
+    const std::int8_t* x[std::size_t{T}] = {};
+    const std::int8_t* tail[std::size_t{T}] = {};
     for (int t = 0; t < count; ++t) {
       x[t] = p.x.row(n0 + static_cast<std::size_t>(t));
       tail[t] = tails + (n0 + static_cast<std::size_t>(t)) * two_bit::kGroupTrits;
