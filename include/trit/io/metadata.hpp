@@ -254,9 +254,9 @@ inline std::string MetadataEntry::describe(std::size_t max_items) const {
         const int bytes = static_cast<int>(detail::scalar_metadata_bytes(static_cast<std::uint32_t>(t)));
         const std::uint64_t raw = detail::get_le(p, bytes);
         const std::uint64_t sign_bit = std::uint64_t{1} << (8 * bytes - 1);
-        const std::int64_t value = (raw & sign_bit) && bytes < 8 ? static_cast<std::int64_t>(raw | ~(sign_bit * 2 - 1))
+        const std::int64_t signed_value = (raw & sign_bit) && bytes < 8 ? static_cast<std::int64_t>(raw | ~(sign_bit * 2 - 1))
                                                                  : static_cast<std::int64_t>(raw);
-        return std::to_string(value);
+        return std::to_string(signed_value);
       }
       default: return std::to_string(detail::get_le(p, static_cast<int>(detail::scalar_metadata_bytes(static_cast<std::uint32_t>(t)))));
     }

@@ -253,7 +253,7 @@ class ModelWriter {
     std::vector<std::uint8_t> index(model_file::kHeaderBytes, 0);
     std::memcpy(index.data(), model_file::kMagic, 8);
     const auto set = [&](std::size_t offset, std::uint64_t value, int bytes) {
-      for (int b = 0; b < bytes; ++b) index[offset + b] = static_cast<std::uint8_t>(value >> (8 * b));
+      for (int b = 0; b < bytes; ++b) index[offset + static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(value >> (8 * b));
     };
     set(8, model_file::kVersion, 4);
     set(12, model_file::kHeaderBytes, 4);

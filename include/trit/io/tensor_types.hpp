@@ -121,7 +121,7 @@ inline bool read_float_element(TensorType type, const std::uint8_t* data, std::s
   switch (type) {
     case TensorType::f32: {
       std::uint32_t bits = 0;
-      for (int b = 0; b < 4; ++b) bits |= static_cast<std::uint32_t>(data[4 * i + b]) << (8 * b);
+      for (int b = 0; b < 4; ++b) bits |= static_cast<std::uint32_t>(data[4 * i + static_cast<std::size_t>(b)]) << (8 * b);
       std::memcpy(out, &bits, sizeof bits);
       return true;
     }

@@ -131,13 +131,13 @@ inline PackedMatrix import_tq1_0(const std::uint8_t* data, std::size_t bytes, st
     // Byte j of qs[0..32) holds weights j + 32n, of qs[32..48) weights 160 + j + 16n, of
     // qh[0..4) weights 240 + j + 4n (its fifth digit is padding); digit 0 is weight n = 0.
     for (std::size_t j = 0; j < 32; ++j) {
-      for (int n = 0; n < 5; ++n) w[j + 32 * n] = static_cast<std::int8_t>(dense243::decode_trit(block[j], n));
+      for (std::size_t n = 0; n < 5; ++n) w[j + 32 * n] = static_cast<std::int8_t>(dense243::decode_trit(block[j], static_cast<int>(n)));
     }
     for (std::size_t j = 0; j < 16; ++j) {
-      for (int n = 0; n < 5; ++n) w[160 + j + 16 * n] = static_cast<std::int8_t>(dense243::decode_trit(block[32 + j], n));
+      for (std::size_t n = 0; n < 5; ++n) w[160 + j + 16 * n] = static_cast<std::int8_t>(dense243::decode_trit(block[32 + j], static_cast<int>(n)));
     }
     for (std::size_t j = 0; j < 4; ++j) {
-      for (int n = 0; n < 4; ++n) w[240 + j + 4 * n] = static_cast<std::int8_t>(dense243::decode_trit(block[48 + j], n));
+      for (std::size_t n = 0; n < 4; ++n) w[240 + j + 4 * n] = static_cast<std::int8_t>(dense243::decode_trit(block[48 + j], static_cast<int>(n)));
     }
     out.block_scales[b] = detail::read_half_scale(block + 52);
   }
@@ -328,7 +328,7 @@ inline std::vector<std::uint8_t> export_i2_s(const PackedMatrixView& w) {
     out[byte] = static_cast<std::uint8_t>(out[byte] | ((trits[i] + 1) << (6 - 2 * (j / 32))));
   }
   const std::uint32_t bits = detail::float_bits(w.scales()[0]);
-  for (int b = 0; b < 4; ++b) out[n / 4 + b] = static_cast<std::uint8_t>(bits >> (8 * b));
+  for (std::size_t b = 0; b < 4; ++b) out[n / 4 + b] = static_cast<std::uint8_t>(bits >> (8 * b));
   return out;
 }
 
