@@ -30,6 +30,18 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+TRIT_BEGIN_NAMESPACE
+namespace detail {
+// The immediate of _mm512_srli_epi16: GCC declares it int, clang unsigned; passing the declared
+// type keeps both quiet under -Wsign-conversion.
+#if defined(__clang__)
+using Avx512ShiftCount = unsigned;
+#else
+using Avx512ShiftCount = int;
+#endif
+}  // namespace detail
+TRIT_END_NAMESPACE
+
 #define TRIT_TWO_BIT_YMM                                                                         \
   using Vec = __m256i;                                                                           \
   inline constexpr std::size_t kVecBytes = 32;                                                   \
@@ -79,7 +91,7 @@
   inline Vec zero() { return _mm512_setzero_si512(); }                                           \
   inline Vec load(const void* p) { return _mm512_loadu_si512(p); }                               \
   inline Vec codes(Vec w, int i) {                                                               \
-    const Vec shifted = i == 0 ? w : _mm512_srli_epi16(w, static_cast<unsigned>(2 * i));         \
+    const Vec shifted = i == 0 ? w : _mm512_srli_epi16(w, static_cast<detail::Avx512ShiftCount>(2 * i));         \
     return _mm512_and_si512(shifted, _mm512_set1_epi8(3));                                       \
   }                                                                                              \
   inline std::int32_t reduce_add(Vec v) { return _mm512_reduce_add_epi32(v); }                   \
