@@ -196,4 +196,16 @@ void parallel_for(std::size_t count, const Task& task) {
 }
 
 }  // namespace detail
+
+// Calls task(i) once for every i in [0, count), spread over the calling thread and the worker
+// threads trit's own products run on, and returns when every call has returned. Code around
+// trit's products (attention, norms, an LM head) can use it so that a process keeps one set of
+// threads instead of two sets taking turns on the same cores. task must be noexcept: a worker
+// has nowhere to send an exception, so reserve memory before fanning out. At most one thread
+// per hardware thread runs tasks; the order of the calls is unspecified.
+template <class Task>
+void parallel_for(std::size_t count, const Task& task) {
+  detail::parallel_for(count, task);
+}
+
 TRIT_END_NAMESPACE
