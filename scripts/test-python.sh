@@ -25,7 +25,9 @@ pip=("$py" -m pip --disable-pip-version-check -q)
 # carries CUDA libraries (a few GB once); it runs on the CPU all the same.
 "${pip[@]}" install numpy==2.4.6 pytest==9.2.0 nanobind==3.1.0 scikit-build-core==1.1.2
 if [ "${TRIT_PYTHON_TORCH:-1}" != 0 ]; then
-  "${pip[@]}" install torch==2.15.0 transformers==5.24.0 safetensors==0.8.0
+  # accelerate: transformers' BitNet quantizer refuses to load a BitNet checkpoint without it
+  # (examples/bitnet/make_reference.py loads one with from_pretrained).
+  "${pip[@]}" install torch==2.15.0 transformers==5.24.0 safetensors==0.8.0 accelerate==1.15.0
 fi
 
 echo "=== python: pip install ./python"
