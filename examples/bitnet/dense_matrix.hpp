@@ -295,6 +295,12 @@ class DenseMatrix {
     }
   }
 
+  // Stores raw fp16 values into row r of an owned f16 matrix.
+  void set_row_bits(std::size_t r, const std::uint16_t* halves) {
+    if (format_ != DenseFormat::f16) throw std::invalid_argument("bitnet: set_row_bits needs an f16 matrix");
+    std::memcpy(owned_->data() + r * cols_ * 2, halves, cols_ * 2);
+  }
+
   // Copies row `from` of `source` (same format and width) into row `to` of this owned matrix.
   void copy_row_from(const DenseMatrix& source, std::size_t from, std::size_t to) {
     const std::size_t row_bytes = cols_ * element_bytes(format_);

@@ -13,6 +13,12 @@ for `AutoBitLinear` -- and records what that model computes on seeded random pro
         logits               float32 [P, T, V]  one forward over each whole prompt, no cache
         continuation         int32   [P, C]     greedy continuation (C tokens, never cut short)
         continuation_logits  float32 [P, C, V]  the logits each continuation token was the argmax of
+        sequence_logits      float32 [P, T+C-1, V]  one forward without cache over the prompt
+                             followed by the continuation's first C-1 tokens (teacher-forced)
+        activations.SITE     int8    [P, L, T+C-1, width]  the int8 values each projection's input
+                             was quantized to (ActQuant), for SITE qkv (input of q, k, v), o,
+                             gate_up (input of gate and up) and down, from one forward without
+                             cache over the prompt followed by the continuation's first C-1 tokens
         __metadata__: config, transformers, torch, seed, attn_implementation, threads
 
 Usage:
@@ -169,6 +175,35 @@ def check_loaded(model, path, n_layers):
             assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
 
 
+# The projections whose input each site records: q, k and v share one input, gate and up another.
+ACTIVATION_SITES = {"qkv": "self_attn.q_proj", "o": "self_attn.o_proj", "gate_up": "mlp.gate_proj", "down": "mlp.down_proj"}
+
+
+def record_activations(model, sequence):
+    """The logits of one forward without cache over `sequence` (float32 [P, S, V]) and the int8
+    values (as ActQuant rounds them) of every projection input in it, per site: int8
+    [P, L, S, width]. Lets a checker tell an activation rounding tie from a real error."""
+    records = {site: [] for site in ACTIVATION_SITES}
+    hooks = []
+    for layer in model.model.layers:
+        for site, module_name in ACTIVATION_SITES.items():
+            module = layer.get_submodule(module_name)
+
+            def hook(module, inputs, site=site):
+                x = inputs[0].float()
+                scale = 127 / x.abs().max(dim=-1, keepdim=True).values.clamp_(min=1e-5)
+                records[site].append((x * scale).round().clamp(-128, 127).to(torch.int8))
+
+            hooks.append(module.register_forward_pre_hook(hook))
+    try:
+        with torch.no_grad():
+            logits = model(input_ids=sequence, use_cache=False).logits.float()
+    finally:
+        for handle in hooks:
+            handle.remove()
+    return logits, {site: np.ascontiguousarray(torch.stack(values, dim=1).numpy()) for site, values in records.items()}
+
+
 def generate_one(name, out_dir, prefix, seed, prompts, prompt_length, continuation):
     spec = CONFIGS[name]
     P = prompts or spec["prompts"]
@@ -210,6 +245,11 @@ def generate_one(name, out_dir, prefix, seed, prompts, prompt_length, continuati
     first_gap = (cont_logits[:, 0] - logits[:, -1]).abs().max().item()
     assert first_gap < 1e-3, f"prefill logits differ from the plain forward by {first_gap}"
 
+    sequence_logits, activations = record_activations(model, torch.cat([ids, cont[:, :-1]], dim=1))
+    # transformers against itself: generate()'s cached steps and the teacher-forced forward
+    # without cache sum in different orders, and can land on different sides of a rounding tie.
+    self_gap = (cont_logits[:, 1:] - sequence_logits[:, T:]).abs().max().item() if C > 1 else 0.0
+
     metadata = {
         "config": name,
         "transformers": transformers.__version__,
@@ -223,6 +263,8 @@ def generate_one(name, out_dir, prefix, seed, prompts, prompt_length, continuati
         "logits": np.ascontiguousarray(logits.numpy(), dtype=np.float32),
         "continuation": cont.to(torch.int32).numpy(),
         "continuation_logits": np.ascontiguousarray(cont_logits.numpy(), dtype=np.float32),
+        "sequence_logits": np.ascontiguousarray(sequence_logits.numpy(), dtype=np.float32),
+        **{f"activations.{site}": values for site, values in activations.items()},
     }, os.path.join(path, "reference.safetensors"), metadata=metadata)
 
     seconds = time.perf_counter() - started
@@ -230,6 +272,7 @@ def generate_one(name, out_dir, prefix, seed, prompts, prompt_length, continuati
     top2 = cont_logits.topk(2, dim=-1).values
     print(f"{name}: {path}  P={P} T={T} C={C} V={V}  logits std {logits.std().item():.2f}, "
           f"smallest top-1/top-2 gap in the continuation {(top2[..., 0] - top2[..., 1]).min().item():.4f}, "
+          f"generate() vs forward without cache: max |logit difference| {self_gap:.3g}, "
           f"{size / 1024:.0f} KiB, {seconds:.1f} s", flush=True)
 
 

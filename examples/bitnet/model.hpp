@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -44,11 +45,17 @@ struct Profile {
   double other = 0;        // embedding, norms, residuals, the FFN gate
 };
 
+// The four places where a layer quantizes its input for the projections.
+enum class InputSite { qkv = 0, o = 1, gate_up = 2, down = 3 };
+
 struct ModelOptions {
   unsigned threads = 0;        // 0: one per hardware thread
   trit::Isa isa = trit::Isa::automatic;
   std::size_t max_context = 0;  // KV cache positions; 0: the config's max_position_embeddings
   bool profile = false;         // time the parts of the forward pass (profile())
+  // Called with each projection input (count x width floats at the next positions) before it
+  // is quantized: lets a test compare the quantized activations with another implementation's.
+  std::function<void(std::size_t layer, InputSite site, const float* input, std::size_t count, std::size_t width)> observe_input;
 };
 
 class Model {
@@ -77,6 +84,12 @@ class Model {
   std::size_t kv_cache_bytes() const { return (keys_.size() + values_.size()) * sizeof(float); }
   void reset() { position_ = 0; }
   const Profile& profile() const { return profile_; }
+
+  // Swaps in another LM head of the same shape (e.g. the same head in int8).
+  void replace_lm_head(DenseMatrix head) {
+    if (head.rows() != config_.vocab || head.cols() != config_.hidden) throw std::invalid_argument("bitnet: LM head of the wrong shape");
+    weights_.lm_head = std::move(head);
+  }
 
   // Runs `count` tokens at the next positions, appending them to the KV cache. Writes the
   // logits of every token (count x vocab) when all_logits, else of the last one only (vocab).
@@ -187,12 +200,17 @@ class Model {
     layer.forward(trit::matrix<const float>(in, count, layer.in_features()), trit::matrix(out, count, layer.out_features()), gemm_options());
   }
 
+  void observe(std::size_t layer, InputSite site, std::size_t count, std::size_t width) const {
+    if (options_.observe_input) options_.observe_input(layer, site, h_.data(), count, width);
+  }
+
   void run_layer(std::size_t index, std::size_t count) {
     const LayerWeights& w = weights_.layers[index];
     const std::size_t hidden = config_.hidden, q_dim = config_.q_dim(), kv_dim = config_.kv_dim(), inter = config_.intermediate;
     Stopwatch watch(options_.profile);
 
     rms_norm(x_.data(), count, hidden, w.attn_norm, h_.data());
+    observe(index, InputSite::qkv, count, hidden);
     profile_.other += watch.lap();
     project(w.q, h_.data(), count, q_.data());
     project(w.k, h_.data(), count, k_.data());
@@ -207,12 +225,14 @@ class Model {
     attend(layer_keys, layer_values, count);
     profile_.attention += watch.lap();
     rms_norm(attention_.data(), count, q_dim, w.attn_sub_norm, h_.data());
+    observe(index, InputSite::o, count, q_dim);
     profile_.other += watch.lap();
     project(w.o, h_.data(), count, out_.data());
     profile_.projections += watch.lap();
     for (std::size_t i = 0; i < count * hidden; ++i) x_[i] += out_[i];
 
     rms_norm(x_.data(), count, hidden, w.ffn_norm, h_.data());
+    observe(index, InputSite::gate_up, count, hidden);
     profile_.other += watch.lap();
     project(w.gate, h_.data(), count, gate_.data());
     project(w.up, h_.data(), count, up_.data());
@@ -223,6 +243,7 @@ class Model {
       gate_[i] = activated * up_[i];
     }
     rms_norm(gate_.data(), count, inter, w.ffn_sub_norm, h_.data());
+    observe(index, InputSite::down, count, inter);
     profile_.other += watch.lap();
     project(w.down, h_.data(), count, out_.data());
     profile_.projections += watch.lap();
