@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
         "trit_bench [--full] [Google Benchmark flags]\n"
         "  --full   the whole sweep: every shape, N in {1, 8, 32, 128}, 1 and 2 threads, every kernel path\n"
         "           (default: probes, the BitNet 2B4T rows on the best path, the model rows and baselines)\n"
-        "  Rows: <gemv|gemm>/<M>x<K>/n<N>/<path>/t<threads>/<hot|cold>, probe/..., decode_step/..., prefill/...\n"
+        "  Rows: <gemv|gemm>/<M>x<K>/n<N>/<path>/t<threads>/<hot|cold>, probe/..., decode_step/..., prefill/..., model/...\n"
         "  Select rows with --benchmark_filter=<regex>, e.g. --full --benchmark_filter='^gemv/.*/cold$'\n\n");
   }
 

@@ -39,4 +39,33 @@ echo "=== python: pytest"
 cd "$venv"
 "$py" -c "import trit, pprint; pprint.pprint(trit.cpu_info())"
 "$py" -m pytest -q -rs -p no:cacheprovider "$root/python/tests"
+if [ "${TRIT_PYTHON_TORCH:-1}" != 0 ]; then
+  # The whole BitNet model of examples/bitnet against Hugging Face transformers' BitNet on
+  # several random configs (make_reference.py), each converted by trit-convert.
+  echo "=== python: BitNet model against transformers (examples/bitnet)"
+  model_build=${TRIT_MODEL_BUILD_DIR:-$root/build/bitnet-model}
+  cmake -S "$root" -B "$model_build" -DCMAKE_BUILD_TYPE=Release -DTRIT_BUILD_TESTS=OFF -DTRIT_BUILD_BENCHMARKS=OFF \
+    -DTRIT_BUILD_EXAMPLES=ON -DTRIT_BUILD_TOOLS=ON >/dev/null
+  cmake --build "$model_build" --target trit-convert bitnet_check -j "$(trit_jobs)" >/dev/null
+  references=$(mktemp -d)
+  trap 'rm -rf "$references"' EXIT
+  configs=(tiny gqa4 odd344 wide512)
+  "$py" "$root/examples/bitnet/make_reference.py" --out "$references" --config "${configs[@]}"
+  # The committed fixture is what the script makes: same tensors, byte for byte.
+  "$py" - "$references/tiny" "$root/tests/fixtures/bitnet_tiny" <<'PY'
+import sys
+from safetensors.numpy import load_file
+made, committed = sys.argv[1], sys.argv[2]
+for name in ("model.safetensors", "reference.safetensors"):
+    a, b = load_file(f"{made}/{name}"), load_file(f"{committed}/{name}")
+    assert a.keys() == b.keys(), f"{name}: tensor names differ"
+    for key in a:
+        assert a[key].dtype == b[key].dtype and a[key].shape == b[key].shape and (a[key] == b[key]).all(), f"{name}: {key} differs"
+print("tests/fixtures/bitnet_tiny is what make_reference.py makes")
+PY
+  for config in "${configs[@]}"; do
+    "$model_build/tools/trit-convert" "$references/$config" "$references/$config.trit" >/dev/null
+    "$model_build/examples/bitnet_check" "$references/$config.trit" "$references/$config/reference.safetensors"
+  done
+fi
 echo "=== python: done in $(( $(date +%s) - started )) s"
