@@ -169,9 +169,11 @@ int main(int argc, char** argv) {
     bitnet::Config config;
     bitnet::WeightOptions weight_options{args.activations, args.lm_head};
     std::unique_ptr<bitnet::Model> model;
-    const bitnet::ModelOptions model_options{args.threads, args.isa,
-                                             args.context != 0 ? args.context : args.prompt.size() + args.new_tokens,
-                                             args.profile};
+    bitnet::ModelOptions model_options;
+    model_options.threads = args.threads;
+    model_options.isa = args.isa;
+    model_options.max_context = args.context != 0 ? args.context : args.prompt.size() + args.new_tokens;
+    model_options.profile = args.profile;
     if (!args.random_shape.empty()) {
       config = random_config(args.random_shape);
       if (weight_options.lm_head_format.empty()) weight_options.lm_head_format = "f16";
