@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
         tracker.observe(layer, site, input, count, width);
       };
     }
-    bitnet::Model model(config, bitnet::load_weights(file.contents(), config, weight_options), options);
+    bitnet::Model model(config, bitnet::load_weights(file, config, weight_options), options);
     std::printf("model %s: %zu layers, hidden %zu, intermediate %zu, heads %zu/%zu, vocab %zu, path %s, LM head %s\n", argv[1],
                 config.layers, config.hidden, config.intermediate, config.heads, config.kv_heads, config.vocab,
                 trit::isa_name(trit::gemm_path(options.isa)), bitnet::format_name(model.weights().lm_head.format()));

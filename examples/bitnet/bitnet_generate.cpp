@@ -8,6 +8,8 @@
 //                   [--context N] [--isa NAME] [--profile]
 //   bitnet_generate --random 2b4t|tiny [...]   random weights of that shape, built in memory:
 //                                                speed and memory without a checkpoint
+//   bitnet_generate --random 2b4t --save FILE   writes those weights as a trit model file (f16
+//                                                embedding and LM head) and exits
 #include <trit/io.hpp>
 #include <trit/trit.hpp>
 
@@ -33,6 +35,7 @@ namespace {
 struct Arguments {
   std::string model_path;
   std::string random_shape;
+  std::string save_path;
   std::vector<std::int32_t> prompt;
   std::size_t new_tokens = 32;
   bitnet::SamplingOptions sampling;
@@ -50,7 +53,7 @@ struct Arguments {
                "usage: bitnet_generate MODEL.trit --prompt ID,ID,... [-n N] [--temperature T] [--top-k K] [--seed S]\n"
                "                       [--threads N] [--lm-head stored|f16|int8] [--activations int8|int4|a4.8|topk]\n"
                "                       [--context N] [--isa NAME] [--profile]\n"
-               "       bitnet_generate --random 2b4t|tiny [same options]\n",
+               "       bitnet_generate --random 2b4t|tiny [same options] [--save FILE]\n",
                why);
   std::exit(2);
 }
@@ -117,6 +120,8 @@ Arguments parse(int argc, char** argv) {
       }
     } else if (arg == "--profile") {
       a.profile = true;
+    } else if (arg == "--save") {
+      a.save_path = value();
     } else if (arg == "--random") {
       a.random_shape = value();
     } else if (!arg.empty() && arg[0] == '-') {
@@ -128,6 +133,7 @@ Arguments parse(int argc, char** argv) {
     }
   }
   if (a.model_path.empty() == a.random_shape.empty()) usage("give a model file or --random SHAPE");
+  if (!a.save_path.empty() && a.random_shape.empty()) usage("--save needs --random SHAPE");
   if (a.prompt.empty()) a.prompt = {1, 2, 3, 4};
   return a;
 }
@@ -177,11 +183,17 @@ int main(int argc, char** argv) {
     if (!args.random_shape.empty()) {
       config = random_config(args.random_shape);
       if (weight_options.lm_head_format.empty()) weight_options.lm_head_format = "f16";
-      model = std::make_unique<bitnet::Model>(config, bitnet::random_weights(config, 1, weight_options), model_options);
+      bitnet::Weights weights = bitnet::random_weights(config, 1, weight_options);
+      if (!args.save_path.empty()) {
+        bitnet::write_model_file(weights, config, args.save_path);
+        std::printf("wrote %s\n", args.save_path.c_str());
+        return 0;
+      }
+      model = std::make_unique<bitnet::Model>(config, std::move(weights), model_options);
     } else {
       file = std::make_unique<trit::ModelFile>(trit::ModelFile::open(args.model_path));
       config = bitnet::read_config(file->contents());
-      model = std::make_unique<bitnet::Model>(config, bitnet::load_weights(file->contents(), config, weight_options), model_options);
+      model = std::make_unique<bitnet::Model>(config, bitnet::load_weights(*file, config, weight_options), model_options);
     }
     const bitnet::Weights& w = model->weights();
     std::printf("model: %s: %zu layers, hidden %zu, intermediate %zu, %zu heads (%zu KV, dim %zu), vocab %zu\n",
@@ -230,12 +242,7 @@ int main(int argc, char** argv) {
                     1e3 * p.projections, 1e3 * p.attention, 1e3 * p.lm_head, 1e3 * p.other);
       }
     }
-    std::size_t weight_bytes = w.embedding.bytes() + (w.lm_head.owns_data() || !config.tied_embeddings ? w.lm_head.bytes() : 0);
-    for (const auto& layer : w.layers) {
-      for (const trit::BitLinear* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
-        weight_bytes += p->memory_bytes();
-      }
-    }
+    const std::size_t weight_bytes = w.total_bytes();
     const std::size_t expected = weight_bytes + model->kv_cache_bytes();
     const std::size_t peak = peak_resident_bytes();
     std::printf("peak memory: %.1f MiB resident; weights %.1f MiB + KV cache %.1f MiB = %.1f MiB (ratio %.3f)\n", mib(peak),

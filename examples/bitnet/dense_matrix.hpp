@@ -21,6 +21,11 @@
 #include <string>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define BITNET_X86_KERNELS 1
@@ -96,6 +101,20 @@ inline std::uint16_t float_to_f16(float f) {
   const std::uint32_t biased = static_cast<std::uint32_t>(exponent - 1 + 15);
   if (biased >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);
   return static_cast<std::uint16_t>(sign | (biased << 10) | (mantissa & 0x3ffu));
+}
+
+// Tells the kernel that the whole pages within [p, p + n) of a read-only file mapping are not
+// needed for now: they leave the process's resident set (and come back from the file if read
+// again). Converting a mapped LM head this way never holds both copies resident.
+inline void release_mapped_pages(const std::uint8_t* p, std::size_t n) {
+#if defined(__linux__)
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + n) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+  (void)p, (void)n;
+#endif
 }
 
 // y[r] = dot(W[r], x) for r in [r0, r1): the plain loops every CPU runs.
@@ -260,14 +279,23 @@ class DenseMatrix {
   }
 
   // The same values in another format (f16 or int8: per-row absmax scale, round to nearest even).
-  DenseMatrix converted(DenseFormat format) const {
+  // release_source: this matrix borrows a read-only file mapping, whose pages may leave the
+  // resident set once converted (never pass true for memory that is not a file mapping: the
+  // kernel would zero it).
+  DenseMatrix converted(DenseFormat format, bool release_source = false) const {
     if (format == format_) return *this;
     if (format != DenseFormat::f16 && format != DenseFormat::int8) throw std::invalid_argument("bitnet: can only convert to f16 or int8");
     DenseMatrix out(format, rows_, cols_);
     std::vector<float> row(cols_);
+    constexpr std::size_t kRowsPerRelease = 1024;
+    const std::size_t row_bytes = cols_ * element_bytes(format_);
     for (std::size_t r = 0; r < rows_; ++r) {
       this->row(r, row.data());
       out.set_row(r, row.data());
+      if (release_source && !owns_data() && ((r + 1) % kRowsPerRelease == 0 || r + 1 == rows_)) {
+        const std::size_t first = r / kRowsPerRelease * kRowsPerRelease;
+        detail::release_mapped_pages(data_ + first * row_bytes, (r + 1 - first) * row_bytes);
+      }
     }
     return out;
   }
@@ -358,6 +386,7 @@ class DenseMatrix {
   }
 
   DenseFormat format() const { return format_; }
+  const std::uint8_t* data() const { return data_; }
   std::size_t rows() const { return rows_; }
   std::size_t cols() const { return cols_; }
   bool empty() const { return rows_ == 0; }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -34,6 +35,19 @@ struct Weights {
   DenseMatrix lm_head;    // vocab x hidden (the embedding itself when tied and kept as stored)
   std::vector<float> final_norm;
   std::vector<LayerWeights> layers;
+
+  // Bytes of every weight: projections, embedding, the LM head (unless it is the embedding
+  // itself) and norms.
+  std::size_t total_bytes() const {
+    std::size_t bytes = embedding.bytes() + (lm_head.data() == embedding.data() ? 0 : lm_head.bytes()) + final_norm.size() * sizeof(float);
+    for (const LayerWeights& layer : layers) {
+      for (const trit::BitLinear* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
+        bytes += p->weights().weight_bytes() + p->weight_scales().size() * sizeof(float);
+      }
+      bytes += (layer.attn_norm.size() + layer.attn_sub_norm.size() + layer.ffn_norm.size() + layer.ffn_sub_norm.size()) * sizeof(float);
+    }
+    return bytes;
+  }
 
   // Bytes a decode step reads: every projection, the LM head and one embedding row.
   std::size_t bytes_per_token() const {
@@ -101,17 +115,19 @@ inline trit::BitLinear projection(const trit::ModelContents& file, const std::st
   return trit::BitLinear(w, {}, activations);
 }
 
+// `stored` borrows a file mapping; the converted pages leave the resident set.
 inline DenseMatrix lm_head_in_format(const DenseMatrix& stored, const std::string& format) {
   if (format.empty() || format == "stored") return stored;
-  if (format == "f16") return stored.converted(DenseFormat::f16);
-  if (format == "int8") return stored.converted(DenseFormat::int8);
+  if (format == "f16") return stored.converted(DenseFormat::f16, true);
+  if (format == "int8") return stored.converted(DenseFormat::int8, true);
   throw std::invalid_argument("bitnet: LM head format \"" + format + "\" is not stored, f16 or int8");
 }
 
 }  // namespace detail
 
-// Borrows everything it can from `file`, which must outlive the weights.
-inline Weights load_weights(const trit::ModelContents& file, const Config& config, const WeightOptions& options = {}) {
+// Borrows everything it can from the mapped `model`, which must outlive the weights.
+inline Weights load_weights(const trit::ModelFile& model, const Config& config, const WeightOptions& options = {}) {
+  const trit::ModelContents& file = model.contents();
   const TensorNames names{file.find_tensor("token_embd.weight") != nullptr};
   Weights w;
   const trit::ModelTensor* embedding = file.find_tensor(names.embedding());
@@ -211,6 +227,52 @@ inline Weights random_weights(const Config& config, std::uint32_t seed, const We
     w.layers.push_back(std::move(layer));
   }
   return w;
+}
+
+// Writes weights (f16 or f32 embedding and LM head) as a trit model file with Hugging Face
+// tensor names and a config.json, the file trit-convert makes of such a checkpoint: lets the
+// mapped path be measured at full size without a download.
+inline void write_model_file(const Weights& w, const Config& c, const std::string& path) {
+  const auto dense_type = [](const DenseMatrix& m) {
+    if (m.format() == DenseFormat::f16) return trit::TensorType::f16;
+    if (m.format() == DenseFormat::f32) return trit::TensorType::f32;
+    throw std::invalid_argument("bitnet: write_model_file stores f16 or f32 embeddings and LM heads");
+  };
+  trit::ModelWriter out;
+  char json[1024];
+  std::snprintf(json, sizeof json,
+                "{\"architectures\": [\"BitNetForCausalLM\"], \"vocab_size\": %zu, \"hidden_size\": %zu, \"intermediate_size\": %zu, "
+                "\"num_hidden_layers\": %zu, \"num_attention_heads\": %zu, \"num_key_value_heads\": %zu, \"head_dim\": %zu, "
+                "\"rms_norm_eps\": %.9g, \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": %.9g}, "
+                "\"max_position_embeddings\": %zu, \"tie_word_embeddings\": false, \"hidden_act\": \"%s\"}",
+                c.vocab, c.hidden, c.intermediate, c.layers, c.heads, c.kv_heads, c.head_dim, static_cast<double>(c.rms_norm_eps),
+                static_cast<double>(c.rope_theta), c.max_positions, c.gate == GateActivation::silu ? "silu" : "relu2");
+  out.add_string("hf.config_json", json);
+  const TensorNames names;
+  const auto add_dense = [&](const std::string& name, const DenseMatrix& m) {
+    out.add_raw(name, dense_type(m), {m.rows(), m.cols()}, m.data(), m.rows() * m.cols() * element_bytes(m.format()));
+  };
+  const auto add_vector = [&](const std::string& name, const std::vector<float>& v) {
+    out.add_raw(name, trit::TensorType::f32, {v.size()}, reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * sizeof(float));
+  };
+  add_dense(names.embedding(), w.embedding);
+  add_dense(names.lm_head(), w.lm_head);
+  add_vector(names.final_norm(), w.final_norm);
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const LayerWeights& l = w.layers[i];
+    add_vector(names.layer(i, "input_layernorm", "attn_norm"), l.attn_norm);
+    add_vector(names.layer(i, "self_attn.attn_sub_norm", "attn_sub_norm"), l.attn_sub_norm);
+    add_vector(names.layer(i, "post_attention_layernorm", "ffn_norm"), l.ffn_norm);
+    add_vector(names.layer(i, "mlp.ffn_sub_norm", "ffn_sub_norm"), l.ffn_sub_norm);
+    out.add_matrix(names.layer(i, "self_attn.q_proj", "attn_q"), l.q.weights());
+    out.add_matrix(names.layer(i, "self_attn.k_proj", "attn_k"), l.k.weights());
+    out.add_matrix(names.layer(i, "self_attn.v_proj", "attn_v"), l.v.weights());
+    out.add_matrix(names.layer(i, "self_attn.o_proj", "attn_output"), l.o.weights());
+    out.add_matrix(names.layer(i, "mlp.gate_proj", "ffn_gate"), l.gate.weights());
+    out.add_matrix(names.layer(i, "mlp.up_proj", "ffn_up"), l.up.weights());
+    out.add_matrix(names.layer(i, "mlp.down_proj", "ffn_down"), l.down.weights());
+  }
+  out.write(path);
 }
 
 }  // namespace bitnet
