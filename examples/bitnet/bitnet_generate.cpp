@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(args.prompt.size()) / prefill_s);
     if (decoded > 0) {
       std::printf("decode: %zu tokens in %.1f ms (%.2f tokens/s, %.1f ms/token, %.1f MB read per token)\n", decoded, 1e3 * decode_s,
-                  static_cast<double>(decoded) / decode_s, 1e3 * decode_s / static_cast<double>(decoded), w.bytes_per_token() / 1e6);
+                  static_cast<double>(decoded) / decode_s, 1e3 * decode_s / static_cast<double>(decoded), static_cast<double>(w.bytes_per_token()) / 1e6);
     }
     if (args.profile) {
       decode_profile.projections -= prefill_profile.projections;

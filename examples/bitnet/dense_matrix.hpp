@@ -27,6 +27,7 @@
 #endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define BITNET_X86_KERNELS 1
 #else
@@ -223,8 +224,14 @@ __attribute__((target("avx2"))) inline void dot_rows_int8_avx2(const std::uint8_
   if (r < r1) dot_rows_scalar(DenseFormat::int8, data, cols, nullptr, xq, r, r1, y);
 }
 
+// AVX2 with its register state enabled by the OS (trit's own detection), plus FMA and F16C
+// (CPUID leaf 1, ECX bits 12 and 29), which every AVX2 CPU so far has but none promises.
 inline bool has_avx2_fma_f16c() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!trit::cpu_features().avx2 || __get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+    return (ecx & (1u << 12)) != 0 && (ecx & (1u << 29)) != 0;
+  }();
   return has;
 }
 #endif
