@@ -109,6 +109,13 @@ inline void unpack_row(const std::uint8_t* row, const RowLayout& layout, std::in
 
 }  // namespace two_bit
 
+// The two layouts of ternary weights for the int8 product: Dense243 (1.6 bits a weight,
+// PackedMatrix) and TwoBit (2 bits, TwoBitMatrix). recommend_layout (driver/two_bit.hpp)
+// says which suits a matrix; BitLinear and trit-convert take it as a choice.
+enum class WeightLayout : std::uint8_t { dense243, two_bit };
+
+inline const char* layout_name(WeightLayout layout) { return layout == WeightLayout::two_bit ? "two_bit" : "dense243"; }
+
 // A non-owning M x K TwoBit matrix (bytes and scales living elsewhere: a TwoBitMatrix, a
 // mapped blob). Row m starts at data + m * row_stride and is row_layout(K).bytes long; the
 // kernels read nothing past a row's bytes. Same scales as PackedMatrixView.
