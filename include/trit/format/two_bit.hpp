@@ -23,6 +23,7 @@
 #include "trit/format/dense243.hpp"
 #include "trit/format/pack.hpp"
 #include "trit/format/packed_matrix.hpp"
+#include "trit/format/serialize.hpp"
 #include "trit/version.hpp"
 #include "trit/views/matrix_ref.hpp"
 
@@ -377,6 +378,8 @@ struct TwoBitBlob {
   std::size_t scale_count = 0, rows_offset = 0, size = 0;
 };
 
+inline std::size_t two_bit_row_bytes(std::size_t cols) { return two_bit::row_layout(cols).bytes; }
+
 inline std::size_t two_bit_rows_offset(std::size_t scale_count) {
   return align_up(serialized_two_bit::kHeaderBytes + 4 * scale_count, two_bit::kAlignment);
 }
@@ -384,49 +387,21 @@ inline std::size_t two_bit_rows_offset(std::size_t scale_count) {
 inline TwoBitBlob check_two_bit_blob(const std::uint8_t* blob, std::size_t size, const char* fn) {
   BlobHeaderReader header(blob, size, serialized_two_bit::kMagic, serialized_two_bit::kVersion, fn,
                           "trit TwoBit matrix blob");
-  const std::uint64_t layout = header.u32();
-  if (layout != serialized_two_bit::kLayoutGroups64) detail::throw_format_error(fn, "unknown layout ", layout);
-  const std::uint64_t rows = header.u64();
-  const std::uint64_t cols = header.u64();
-  const std::uint64_t row_stride = header.u64();
-  const std::uint64_t granularity = header.u32();
-  const std::uint64_t header_bytes = header.u32();
-  const std::uint64_t payload_bytes = header.u64();
+  // The checks both layouts share (format/serialize.hpp), then TwoBit's own: no tail slack,
+  // and the codes.
+  const MatrixBlobFields fields =
+      read_matrix_blob_fields(header, serialized_two_bit::kLayoutGroups64, two_bit_row_bytes, fn);
   header.reserved_until(kBlobChecksumOffset);
-  if (header_bytes != serialized_two_bit::kHeaderBytes) detail::throw_format_error(fn, "header size ", header_bytes, " != 64");
-  if (rows == 0 || cols == 0 || cols > kMaxCols || rows > (std::uint64_t{1} << 40)) {
-    detail::throw_format_error(fn, "implausible dimensions ", rows, "x", cols);
-  }
-  if (granularity > 1) detail::throw_format_error(fn, "unknown scale granularity ", granularity);
-  const std::size_t row_bytes = two_bit::row_layout(cols).bytes;
-  if (row_stride < row_bytes || row_stride - row_bytes > kMaxRowPaddingBytes) {
-    detail::throw_format_error(fn, "row_stride ", row_stride, " is inconsistent with ", row_bytes, " bytes per row");
-  }
   TwoBitBlob at;
-  at.rows = rows;
-  at.cols = cols;
-  at.row_stride = row_stride;
-  at.granularity = static_cast<ScaleGranularity>(granularity);
-  at.scale_count = granularity == 1 ? rows : 1;
+  at.rows = fields.rows;
+  at.cols = fields.cols;
+  at.row_stride = fields.row_stride;
+  at.granularity = fields.granularity;
+  at.scale_count = fields.scale_count;
   at.rows_offset = two_bit_rows_offset(at.scale_count);
-  const std::size_t weight_bytes = checked_mul(at.rows, at.row_stride, fn, "rows * row_stride", SizeSource::file);
-  const std::size_t expected = checked_add(at.rows_offset, weight_bytes, fn, "blob size", SizeSource::file);
-  if (payload_bytes != expected - serialized_two_bit::kHeaderBytes) {
-    detail::throw_format_error(fn, "payload size ", payload_bytes, " != ", expected - serialized_two_bit::kHeaderBytes,
-                       " implied by the header");
-  }
-  if (size != expected) {
-    detail::throw_format_error(fn, "blob holds ", size, " bytes, the header says ", expected, size < expected ? " (truncated)" : "");
-  }
-  at.size = expected;
+  at.size = check_matrix_blob_size(fields, at.rows_offset, 0, size, fn);
   header.check_checksum();
-  for (std::size_t i = 0; i < at.scale_count; ++i) {
-    const float scale = bits_float(static_cast<std::uint32_t>(get_le(blob + serialized_two_bit::kHeaderBytes + 4 * i, 4)));
-    if (!is_finite_positive(scale)) detail::throw_format_error(fn, "scale ", i, " = ", scale, " is not a finite positive number");
-  }
-  for (std::size_t i = serialized_two_bit::kHeaderBytes + 4 * at.scale_count; i < at.rows_offset; ++i) {
-    if (blob[i] != 0) detail::throw_format_error(fn, "alignment padding byte ", i, " is not 0");
-  }
+  check_matrix_blob_scales(blob, at.scale_count, at.rows_offset, fn);
   validate_two_bit_rows(blob + at.rows_offset, at.rows, at.cols, at.row_stride);
   return at;
 }
