@@ -131,13 +131,7 @@ class TwoBitMatrixView {
       : TwoBitMatrixView(Trusted{}, data, rows, cols, row_stride, granularity, scales) {
     constexpr const char* fn = "TwoBitMatrixView";
     detail::require(data != nullptr && scales != nullptr, fn, "data and scales must not be null");
-    detail::require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
-    detail::require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
-    detail::require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
-                    "granularity is not a ScaleGranularity value");
-    detail::require(row_stride >= layout_.bytes, fn, "row_stride ", row_stride, " is smaller than the ",
-                    layout_.bytes, " bytes of a row");
-    detail::checked_mul(rows, row_stride, fn, "rows * row_stride");
+    detail::check_matrix_shape(rows, cols, row_stride, layout_.bytes, granularity, fn);
     for (std::size_t i = 0; i < scale_count(); ++i) {
       detail::require(detail::is_finite_positive(scales[i]), fn, "scales[", i, "] = ", scales[i],
                       " is not a finite positive number");
@@ -200,15 +194,8 @@ class TwoBitMatrix {
   TwoBitMatrix(std::size_t rows, std::size_t cols, ScaleGranularity granularity, std::size_t row_stride = 0)
       : rows_(rows), cols_(cols), granularity_(granularity), layout_(two_bit::row_layout(cols)) {
     constexpr const char* fn = "TwoBitMatrix";
-    detail::require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
-    detail::require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
-    detail::require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
-                    "granularity is not a ScaleGranularity value");
     row_stride_ = row_stride == 0 ? layout_.bytes : row_stride;
-    detail::require(row_stride_ >= layout_.bytes, fn, "row_stride ", row_stride_, " is smaller than the ",
-                    layout_.bytes, " bytes of a row");
-    detail::require(row_stride_ - layout_.bytes <= kMaxRowPaddingBytes, fn, "row_stride ", row_stride_,
-                    " pads a row by more than kMaxRowPaddingBytes");
+    detail::check_matrix_shape(rows, cols, row_stride_, layout_.bytes, granularity, fn);
     // The buffer is zeroed; the rows then get the zero-trit byte, the stride padding stays 0.
     bytes_ = detail::AlignedBuffer<std::uint8_t>(detail::checked_mul(rows, row_stride_, fn, "rows * row_stride"));
     for (std::size_t m = 0; m < rows; ++m) std::memset(row(m), two_bit::kZeroByte, layout_.bytes);
