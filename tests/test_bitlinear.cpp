@@ -283,6 +283,68 @@ TEST_P(BitLinearForward, ConcurrentCallersOnOneLayerGetTheirOwnResults) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+// The TwoBit layout gives the same floats as Dense243 (and as the reference) for every scheme:
+// the int8 schemes run the TwoBit kernels, the int4 schemes LutWeights in either layout.
+// Every way to get a TwoBit layer is checked: from_float, from_ternary, owned and borrowed
+// TwoBitMatrix, with_layout; on every path this CPU runs and on 1, 2 and all threads.
+TEST_P(BitLinearForward, TwoBitLayoutIsBitIdenticalToDense243) {
+  const trit::ActivationConfig config = config_of(GetParam());
+  const bool int8 = !trit::detail::is_int4_scheme(GetParam());
+  for (auto granularity : {trit::ScaleGranularity::per_tensor, trit::ScaleGranularity::per_row}) {
+    for (auto [rows, cols, tokens] : {std::tuple<std::size_t, std::size_t, std::size_t>{1, 1, 1}, {7, 255, 3},
+                                      {65, 257, 2}, {130, 1001, 5}, {33, 2560, 9}}) {
+      const std::vector<float> w = random_floats(rows * cols, static_cast<std::uint32_t>(rows * 7 + cols));
+      const std::vector<float> bias = random_floats(rows, 31);
+      const auto wv = trit::matrix<const float>(w.data(), rows, cols);
+      const BitLinear dense = BitLinear::from_float(wv, granularity, bias.data(), config);
+      const BitLinear two = BitLinear::from_float(wv, granularity, bias.data(), config, trit::WeightLayout::two_bit);
+      ASSERT_EQ(dense.layout(), trit::WeightLayout::dense243);
+      ASSERT_EQ(two.layout(), trit::WeightLayout::two_bit);
+      EXPECT_EQ(two.uses_int4_kernels(), !int8);
+      EXPECT_EQ(two.two_bit_weights().empty(), !int8);  // an int4 layer keeps LutWeights only
+      EXPECT_TRUE(two.weights().empty());
+      EXPECT_EQ(two.granularity(), granularity);
+      EXPECT_EQ(two.weight_scales(), dense.weight_scales());
+      const trit::PackedMatrix packed = dense.packed_weights();
+      std::vector<std::int8_t> trits(rows * cols), two_trits(rows * cols);
+      trit::unpack_trits(packed, trit::matrix(trits.data(), rows, cols));
+      trit::unpack_trits(two.packed_weights(), trit::matrix(two_trits.data(), rows, cols));
+      EXPECT_EQ(two_trits, trits);
+
+      const trit::TwoBitMatrix two_bit = trit::to_two_bit(packed);
+      const std::vector<float> bias_copy(bias);
+      const BitLinear variants[] = {
+          two,
+          BitLinear::from_ternary(trit::matrix<const std::int8_t>(trits.data(), rows, cols), packed.scales().data(),
+                                  packed.scales().size(), granularity, bias.data(), config, trit::WeightLayout::two_bit),
+          BitLinear(trit::to_two_bit(packed), bias_copy, config),
+          BitLinear(two_bit.view(), bias_copy, config),
+          dense.with_layout(trit::WeightLayout::two_bit),
+          two.with_layout(trit::WeightLayout::dense243),
+      };
+      EXPECT_TRUE(variants[3].borrows_weights());
+      EXPECT_EQ(variants[4].layout(), trit::WeightLayout::two_bit);
+      EXPECT_EQ(variants[5].layout(), trit::WeightLayout::dense243);
+      const std::vector<float> x = random_floats(tokens * cols, static_cast<std::uint32_t>(tokens + cols), 2.0f);
+      const std::vector<float> expected = reference_forward(dense, x, tokens);
+      ASSERT_EQ(dense.forward(x), expected);
+      for (const BitLinear& layer : variants) {
+        for (trit::Isa isa : trit::kAllIsas) {
+          if (!trit::isa_supported(isa)) continue;
+          for (unsigned threads : {1u, 2u, 0u}) {
+            trit::GemmOptions o;
+            o.isa = isa;
+            o.threads = threads;
+            ASSERT_EQ(layer.forward(x, o), expected)
+                << rows << "x" << cols << " N " << tokens << " " << trit::isa_name(isa) << " threads " << threads
+                << " layout " << trit::layout_name(layer.layout());
+          }
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllSchemes, BitLinearForward, ::testing::ValuesIn(kSchemes), SchemeName);
 
 // ---- Construction ----------------------------------------------------------------------------
@@ -483,8 +545,8 @@ TEST(BitLinearSerialize, DamagedBlobsAreRejected) {
   blob[0] = 'X';
   expect_format_error(blob, "magic", "bad magic: not a layer blob");
   blob = good;
-  blob[8] = 3;
-  expect_format_error(blob, "version", "unsupported layer blob version 3");
+  blob[8] = 4;
+  expect_format_error(blob, "version", "unsupported layer blob version 4");
   blob = good;
   blob[12] = 4;
   expect_format_error(blob, "scheme", "unknown activation scheme 4");
@@ -504,8 +566,14 @@ TEST(BitLinearSerialize, DamagedBlobsAreRejected) {
   blob[50] = 1;
   expect_format_error(blob, "reserved byte", "reserved header byte 50 is not 0");
   blob = good;
-  blob[44] = 1;
-  expect_format_error(blob, "reserved byte", "reserved header byte 44 is not 0");
+  blob[48] = 1;
+  expect_format_error(blob, "reserved byte", "reserved header byte 48 is not 0");
+  blob = good;
+  blob[44] = 2;
+  expect_format_error(blob, "layout", "unknown weight layout 2");
+  blob = good;
+  blob[44] = 1;  // says TwoBit, holds a Dense243 blob
+  expect_format_error(blob, "layout vs weights", "bad magic: not a trit TwoBit matrix blob");
   blob = good;
   blob[64 + 5] ^= 0x01;
   expect_format_error(blob, "checksum", "checksum mismatch", false);
@@ -580,11 +648,72 @@ TEST(BitLinearSerialize, HandBuiltVersion1LayerBlobStillLoads) {
   EXPECT_EQ(back.weight_scales(), layer.weight_scales());
   const std::vector<float> x = random_floats(2 * 650, 28);
   EXPECT_EQ(back.forward(x), layer.forward(x));
-  // Saved again, it is version 2.
+  // Saved again, it is version 3.
   EXPECT_EQ(back.serialize(), layer.serialize());
   // The v1 checksum guards its payload.
   blob[64] ^= 1;
   EXPECT_TRUE(trit_test::throws_with<trit::format_error>([&] { BitLinear::deserialize(blob); }, "checksum mismatch"));
+}
+
+// Version 3 stores the layout at byte 44 (0 Dense243, 1 TwoBit) and the weights blob in it;
+// deserialize restores the layout, and the bytes round-trip.
+TEST(BitLinearSerialize, TwoBitLayersKeepTheirLayout) {
+  const std::vector<float> x = random_floats(3 * 650, 41);
+  for (ActivationScheme scheme : kSchemes) {
+    for (bool with_bias : {false, true}) {
+      const BitLinear dense = make_layer(scheme, with_bias, 0.375);
+      const BitLinear layer = dense.with_layout(trit::WeightLayout::two_bit);
+      const std::vector<std::uint8_t> blob = layer.serialize();
+      EXPECT_EQ(blob[8], 3);
+      EXPECT_EQ(blob[44], 1);
+      EXPECT_EQ(dense.serialize()[44], 0);
+      EXPECT_EQ(blob.size(), 64 + (with_bias ? 192 : 0) + trit::serialize(trit::to_two_bit(dense.packed_weights())).size());
+      EXPECT_EQ(std::string(blob.begin() + 64 + (with_bias ? 192 : 0), blob.begin() + 72 + (with_bias ? 192 : 0)),
+                "TRIT2BIT");
+      const BitLinear back = BitLinear::deserialize(blob);
+      EXPECT_EQ(back.layout(), trit::WeightLayout::two_bit) << trit::scheme_name(scheme);
+      EXPECT_EQ(back.scheme(), scheme);
+      EXPECT_EQ(back.bias(), layer.bias());
+      EXPECT_EQ(back.weight_scales(), layer.weight_scales());
+      EXPECT_EQ(back.uses_int4_kernels(), layer.uses_int4_kernels());
+      EXPECT_EQ(back.forward(x), dense.forward(x)) << trit::scheme_name(scheme);
+      EXPECT_EQ(back.serialize(), blob);
+      // A borrowed TwoBit view serializes the same bytes.
+      const trit::TwoBitMatrix w = trit::to_two_bit(dense.packed_weights());
+      EXPECT_EQ(BitLinear(w.view(), layer.bias(), layer.activations()).serialize(), blob);
+    }
+  }
+  // Damage inside the TwoBit weights blob is caught by its own checks: a code 3, resealed.
+  const std::vector<std::uint8_t> good =
+      make_layer(ActivationScheme::int8_absmax, false).with_layout(trit::WeightLayout::two_bit).serialize();
+  std::vector<std::uint8_t> inner(good.begin() + 64, good.end());
+  inner.back() = 0xFF;
+  // The TwoBit blob (version 1) sums the whole blob into bytes 56..63, as Dense243's version 2.
+  const std::uint64_t sum = trit_test::whole_blob_checksum(inner);
+  for (int i = 0; i < 8; ++i) inner[56 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(sum >> (8 * i));
+  std::vector<std::uint8_t> blob(good.begin(), good.begin() + 64);
+  blob.insert(blob.end(), inner.begin(), inner.end());
+  trit_test::reseal(blob);
+  EXPECT_TRUE(trit_test::throws_with<trit::format_error>([&] { BitLinear::deserialize(blob); }, "invalid code 3"));
+}
+
+// A version-2 layer blob (no layout field: Dense243) still loads, as Dense243.
+TEST(BitLinearSerialize, Version2LayerBlobStillLoadsAsDense243) {
+  const BitLinear layer = make_layer(ActivationScheme::int8_topk, true);
+  std::vector<std::uint8_t> blob = layer.serialize();
+  ASSERT_EQ(blob[44], 0);
+  blob[8] = 2;
+  trit_test::reseal(blob);
+  const BitLinear back = BitLinear::deserialize(blob);
+  EXPECT_EQ(back.layout(), trit::WeightLayout::dense243);
+  const std::vector<float> x = random_floats(2 * 650, 42);
+  EXPECT_EQ(back.forward(x), layer.forward(x));
+  EXPECT_EQ(back.serialize(), layer.serialize());
+  // In version 2, byte 44 is reserved.
+  blob[44] = 1;
+  trit_test::reseal(blob);
+  EXPECT_TRUE(trit_test::throws_with<trit::format_error>([&] { BitLinear::deserialize(blob); },
+                                                         "reserved header byte 44 is not 0"));
 }
 
 }  // namespace

@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
         std::string type = trit::tensor_type_name(t.type);
         if (t.is_matrix()) {
           type = t.matrix.granularity() == trit::ScaleGranularity::per_row ? "D243/row" : "D243/tensor";
+        } else if (t.is_two_bit_matrix()) {
+          type = t.two_bit.granularity() == trit::ScaleGranularity::per_row ? "2BIT/row" : "2BIT/tensor";
         }
         tensor_line(t.name, type, t.dims, count(t.dims), t.bytes);
       }

@@ -2,7 +2,8 @@
 //
 // The same types and functions as trit/trit.hpp (every public type is the very same type,
 // with the same layout), but the driver and the SIMD kernels are not included: the products
-// (gemm, gemm_int32, gemv, gemm_rows, gemm_int4..., BitLinear::forward) call the driver
+// (gemm, gemm_int32, gemv, gemm_rows on Dense243 or TwoBit weights, gemm_int4...,
+// BitLinear::forward) call the driver
 // entry points of driver/run.hpp, which this header declares `extern template` and
 // trit::trit_compiled instantiates once, from the same template definitions a header-only
 // build instantiates in each translation unit. So a translation unit compiles no kernel,
@@ -28,11 +29,13 @@
 #include "trit/format/pack.hpp"
 #include "trit/format/lut_weights.hpp"
 #include "trit/format/serialize.hpp"
+#include "trit/format/two_bit.hpp"
 #include "trit/quantize/quantize.hpp"
 #include "trit/quantize/activations.hpp"
 #include "trit/quantize/int4_activations.hpp"
 #include "trit/reference/reference.hpp"
 #include "trit/reference/int4.hpp"
+#include "trit/reference/two_bit.hpp"
 #include "trit/paths/isa.hpp"
 #include "trit/paths/path_table.hpp"
 #include "trit/paths/cpu_features.hpp"
@@ -40,6 +43,7 @@
 #include "trit/driver/run.hpp"
 #include "trit/driver/gemm.hpp"
 #include "trit/driver/gemm_int4.hpp"
+#include "trit/driver/two_bit.hpp"
 #include "trit/layers/bitlinear.hpp"
 
 #if defined(TRIT_API_DEFINED_DECLARATIONS_ONLY)
@@ -54,6 +58,10 @@ extern template Isa product_path<Dense243Int8Product>(Isa);
 extern template void run_product<Dense243Int8Product, GemmProblem>(const GemmProblem&, Isa, unsigned);
 extern template void run_product_rows<Dense243Int8Product, GemmProblem>(const GemmProblem&, Isa, std::size_t,
                                                                        std::size_t);
+extern template Isa product_path<TwoBitInt8Product>(Isa);
+extern template void run_product<TwoBitInt8Product, TwoBitProblem>(const TwoBitProblem&, Isa, unsigned);
+extern template void run_product_rows<TwoBitInt8Product, TwoBitProblem>(const TwoBitProblem&, Isa, std::size_t,
+                                                                         std::size_t);
 extern template Isa product_path<LutInt4Product>(Isa);
 extern template void run_product<LutInt4Product, LutInt4Problem>(const LutInt4Problem&, Isa, unsigned);
 extern template void run_product_rows<LutInt4Product, LutInt4Problem>(const LutInt4Problem&, Isa, std::size_t,

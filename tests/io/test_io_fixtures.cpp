@@ -142,6 +142,56 @@ TEST(GgufFixtures, ConvertMapGemmEqualsReferenceWithNoCopy) {
   }
 }
 
+// --layout two_bit and auto: the same trits and scales, stored as TwoBit (auto: where
+// recommend_layout says so, every fixture matrix being small), products equal to the reference.
+TEST(GgufFixtures, ConvertToTwoBitKeepsTritsAndScales) {
+  TRIT_REQUIRE_FIXTURES();
+  for (const trit::ConvertLayout layout : {trit::ConvertLayout::two_bit, trit::ConvertLayout::automatic}) {
+    for (const std::string fixture : {"tq1_0", "tq2_0", "i2_s"}) {
+      SCOPED_TRACE(fixture + " " + trit::convert_layout_name(layout));
+      const trit::GgufFile source = trit::GgufFile::open(fx + "/" + fixture + ".gguf");
+      const std::string out = temp_dir() + "/trit_io_" + fixture + "_" + trit::convert_layout_name(layout) + ".trit";
+      trit::ConvertOptions options;
+      options.layout = layout;
+      options.layout_threads = 2;
+      const trit::ConvertSummary summary = trit::convert_checkpoint(fx + "/" + fixture + ".gguf", out, options);
+      const trit::ModelFile model = trit::ModelFile::open(out);
+      std::size_t ternary = 0;
+      for (const trit::GgufTensor& t : source.contents().tensors()) {
+        if (!trit::is_ternary_type(t.type)) continue;
+        ++ternary;
+        const trit::ModelTensor* tensor = model.contents().find_tensor(t.name);
+        ASSERT_NE(tensor, nullptr) << t.name;
+        const bool expect_two_bit = layout == trit::ConvertLayout::two_bit ||
+                                    trit::recommend_layout(static_cast<std::size_t>(t.dims[1]),
+                                                           static_cast<std::size_t>(t.dims[0]), 2) == trit::WeightLayout::two_bit;
+        ASSERT_EQ(tensor->is_two_bit_matrix(), expect_two_bit) << t.name;
+        if (!expect_two_bit) continue;
+        EXPECT_TRUE(model.mapping().contains(tensor->two_bit.data()));
+        const Expected e = expected(fx, fixture, t.name);
+        const trit::PackedMatrix dense = trit::to_dense243(tensor->two_bit);
+        expect_matrix(dense, e, t.name);
+        expect_gemm_matches_reference(dense, e);
+        // The mapped TwoBit view itself through the dispatched TwoBit kernels.
+        const std::size_t m = dense.rows(), k = dense.cols();
+        std::vector<float> x(2 * k);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.37f * static_cast<float>(i)) * 3.0f;
+        const trit::QuantizedActivations q = trit::quantize_activations(trit::matrix(static_cast<const float*>(x.data()), 2, k));
+        std::vector<float> y(2 * m), y_ref(2 * m);
+        trit::gemm(tensor->two_bit, q, trit::matrix(y.data(), 2, m));
+        trit::ref::gemm_rows(dense.view(), q, trit::matrix(y_ref.data(), 2, m), nullptr, 0, m);
+        for (std::size_t i = 0; i < y.size(); ++i) ASSERT_EQ(bits(y[i]), bits(y_ref[i])) << "output " << i;
+      }
+      EXPECT_GT(ternary, 0u);
+      EXPECT_EQ(summary.matrices_imported, ternary);
+      if (layout == trit::ConvertLayout::two_bit) {
+        EXPECT_EQ(summary.matrices_two_bit, ternary);
+      }
+      EXPECT_NE(model.contents().find_metadata("trit.weight_layout"), nullptr);
+    }
+  }
+}
+
 TEST(GgufFixtures, FloatProjectionsGoThroughAbsmean) {
   TRIT_REQUIRE_FIXTURES();
   const trit::GgufFile source = trit::GgufFile::open(fx + "/f32.gguf");

@@ -289,6 +289,109 @@ TEST(ModelFile, EveryDamagedByteOrCutIsAClearError) {
   EXPECT_GT(checked, 1000u);
 }
 
+// TwoBit matrices (TRIT_TWO_BIT tensors) beside Dense243 ones: served in place as
+// TwoBitMatrixViews, the same trits and scales, the same products, each accessor refusing
+// the other layout.
+TEST(ModelFile, TwoBitMatricesRoundTripInPlace) {
+  const trit::PackedMatrix a = sample_matrix(33, 700, 1, trit::ScaleGranularity::per_tensor);
+  const trit::PackedMatrix b = sample_matrix(70, 257, 3, trit::ScaleGranularity::per_row);
+  const trit::TwoBitMatrix b2 = trit::to_two_bit(b);
+  const trit::TwoBitMatrix c2 = trit::to_two_bit(sample_matrix(1, 1, 4, trit::ScaleGranularity::per_tensor));
+  trit::ModelWriter writer;
+  writer.add_matrix("a.weight", a);
+  writer.add_matrix("b.weight", b2);
+  writer.add_matrix("c.weight", c2);
+  const std::string path = temp_dir() + "/trit_io_two_bit.trit";
+  writer.write(path);
+
+  const trit::ModelFile model = trit::ModelFile::open(path);
+  ASSERT_EQ(model.tensors().size(), 3u);
+  const trit::ModelTensor* tb = model.contents().find_tensor("b.weight");
+  ASSERT_NE(tb, nullptr);
+  EXPECT_EQ(tb->type, trit::TensorType::trit_two_bit_matrix);
+  EXPECT_TRUE(tb->is_two_bit_matrix());
+  EXPECT_TRUE(tb->is_ternary_matrix());
+  EXPECT_FALSE(tb->is_matrix());
+  EXPECT_EQ(tb->layout(), trit::WeightLayout::two_bit);
+  EXPECT_EQ(model.contents().find_tensor("a.weight")->layout(), trit::WeightLayout::dense243);
+  EXPECT_EQ((std::vector<std::uint64_t>{70, 257}), tb->dims);
+  EXPECT_EQ(trit::tensor_type_name(tb->type), "TRIT_TWO_BIT");
+
+  const trit::TwoBitMatrixView v = model.two_bit_matrix("b.weight");
+  EXPECT_TRUE(model.mapping().contains(v.data()));
+  EXPECT_TRUE(model.mapping().contains(v.scales()));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data()) % 64, 0u);
+  EXPECT_EQ(v.granularity(), trit::ScaleGranularity::per_row);
+  ASSERT_EQ(v.weight_bytes(), b2.weight_bytes());
+  EXPECT_EQ(std::memcmp(v.data(), b2.data(), v.weight_bytes()), 0);
+  for (std::size_t m = 0; m < v.rows(); ++m) EXPECT_EQ(bits(v.scale(m)), bits(b.scale(m))) << m;
+  EXPECT_EQ(trits_of(trit::to_dense243(v)), trits_of(b));
+  EXPECT_EQ(model.two_bit_matrix("c.weight").cols(), 1u);
+
+  std::vector<float> x(3 * 257);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i));
+  const trit::QuantizedActivations q = trit::quantize_activations(trit::matrix(static_cast<const float*>(x.data()), 3, 257));
+  std::vector<float> y(3 * 70), y_ref(3 * 70);
+  trit::gemm(v, q, trit::matrix(y.data(), 3, 70));
+  trit::ref::gemm_rows(b.view(), q, trit::matrix(y_ref.data(), 3, 70), nullptr, 0, 70);
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_EQ(bits(y[i]), bits(y_ref[i])) << i;
+  // A layer can borrow the mapped TwoBit weights.
+  const trit::BitLinear layer(v);
+  EXPECT_TRUE(layer.borrows_weights());
+  EXPECT_EQ(layer.layout(), trit::WeightLayout::two_bit);
+  EXPECT_EQ(layer.forward(x), trit::BitLinear(b).forward(x));
+
+  expect_error<std::invalid_argument>([&] { model.matrix("b.weight"); }, {"TRIT_TWO_BIT", "not a TRIT_MATRIX"});
+  expect_error<std::invalid_argument>([&] { model.two_bit_matrix("a.weight"); }, {"TRIT_MATRIX", "not a TRIT_TWO_BIT"});
+  EXPECT_THROW(model.two_bit_matrix("missing"), std::invalid_argument);
+}
+
+// A TRIT_TWO_BIT tensor is checked as deserialize_two_bit checks a blob, even when its table
+// checksum is right (the writer computes it over the damaged bytes): each error names the
+// tensor and what is wrong.
+TEST(ModelFile, DamagedTwoBitTensorsAreRejected) {
+  const trit::TwoBitMatrix w = trit::to_two_bit(sample_matrix(9, 300, 5, trit::ScaleGranularity::per_row));
+  const std::vector<std::uint8_t> good = trit::serialize(w.view());
+  const auto reseal = [](std::vector<std::uint8_t> blob) {  // the blob's own checksum, brought up to date
+    const std::uint64_t sum = trit::detail::blob_checksum(blob.data(), blob.size());
+    for (std::size_t i = 0; i < 8; ++i) blob[56 + i] = static_cast<std::uint8_t>(sum >> (8 * i));
+    return blob;
+  };
+  const std::string path = temp_dir() + "/trit_io_two_bit_damaged.trit";
+  const auto expect_rejected = [&](const std::vector<std::uint8_t>& blob, std::vector<std::uint64_t> dims,
+                                   const std::string& what, trit::TensorType type = trit::TensorType::trit_two_bit_matrix) {
+    trit::ModelWriter writer;
+    writer.add_raw("w", type, std::move(dims), blob.data(), blob.size());
+    writer.write(path);
+    expect_error<trit::format_error>([&] { trit::ModelFile::open(path); }, {path, "tensor \"w\"", what});
+  };
+  const std::size_t rows_offset = 64 + 64;  // 9 scales pad to one 64-byte line
+  std::vector<std::uint8_t> blob = good;
+  blob[rows_offset + 3] = 0xFF;
+  expect_rejected(reseal(blob), {9, 300}, "invalid code 3");
+  blob = good;
+  blob[rows_offset + 127] = 0x15;  // group 1 byte 63: k = 319, 383, 447, 511, all padding (K = 300): code 1 only
+  expect_rejected(reseal(blob), {9, 300}, "padding trit");
+  blob = good;
+  blob[64] ^= 0x01;  // a scale, checksum left stale
+  expect_rejected(blob, {9, 300}, "checksum mismatch");
+  blob = good;
+  blob[64 + 3] = 0xFF;  // scale 0 becomes NaN
+  expect_rejected(reseal(blob), {9, 300}, "scale 0");
+  expect_rejected(good, {9, 301}, "table shape disagrees with its 9x300 matrix blob");
+  expect_rejected(good, {300}, "table shape disagrees");
+  expect_rejected(std::vector<std::uint8_t>(good.begin(), good.end() - 1), {9, 300}, "truncated");
+  // Each layout's blob under the other's type.
+  expect_rejected(good, {9, 300}, "bad magic", trit::TensorType::trit_matrix);
+  const std::vector<std::uint8_t> dense = trit::serialize(sample_matrix(9, 300, 5, trit::ScaleGranularity::per_row).view());
+  expect_rejected(dense, {9, 300}, "bad magic: not a trit TwoBit matrix blob");
+  // The untouched blob loads.
+  trit::ModelWriter writer;
+  writer.add_raw("w", trit::TensorType::trit_two_bit_matrix, {9, 300}, good.data(), good.size());
+  writer.write(path);
+  EXPECT_EQ(trit::ModelFile::open(path).two_bit_matrix("w").rows(), 9u);
+}
+
 TEST(Gguf, RejectsTruncatedAndLyingHeaders) {
   // A minimal GGUF v3: one u32 key, one F32 tensor of 4 elements.
   std::vector<std::uint8_t> g;

@@ -14,6 +14,7 @@ TRIT_BEGIN_NAMESPACE
 namespace detail {
 
 struct Dense243Int8Product;
+struct TwoBitInt8Product;
 struct LutInt4Product;
 
 // The path a Product runs on when `requested` is asked for (driver.hpp).

@@ -1,6 +1,6 @@
-// trit: the public GEMV/GEMM entry points on TwoBit weights x int8 activations (the same
-// contract as driver/gemm.hpp's, bit for bit: int32 accumulators equal, floats through the
-// same epilogue), and recommend_layout, which says when TwoBit beats Dense243.
+// trit: recommend_layout, which says when TwoBit beats Dense243. The GEMV/GEMM entry points on
+// TwoBit weights are driver/gemm.hpp's, which take either layout (included here for the code
+// that included this header for them).
 #pragma once
 
 #include <cstddef>
@@ -8,9 +8,8 @@
 #include <cstdio>
 #include <string>
 
-#include "trit/driver/driver.hpp"
 #include "trit/driver/gemm.hpp"
-#include "trit/kernels/two_bit_contract.hpp"
+#include "trit/driver/worker_pool.hpp"
 #include "trit/format/two_bit.hpp"
 #include "trit/version.hpp"
 
@@ -20,84 +19,7 @@
 
 TRIT_BEGIN_NAMESPACE
 
-namespace detail {
-
-inline TwoBitProblem two_bit_problem(const TwoBitMatrixView& w, const ActivationsView& x, const char* fn) {
-  require(!w.empty(), fn, "w is empty");
-  check_activations(x, w.cols(), fn);
-  TwoBitProblem problem;
-  problem.w = w;
-  problem.x = x;
-  return problem;
-}
-
-inline TwoBitProblem two_bit_float_problem(const TwoBitMatrixView& w, const ActivationsView& x, MatrixRef<float> y,
-                                           const float* bias, const char* fn) {
-  TwoBitProblem problem = two_bit_problem(w, x, fn);
-  check_shape(y, x.tokens, w.rows(), fn, "y");
-  problem.y = y;
-  problem.bias = bias;
-  return problem;
-}
-
-inline TwoBitProblem two_bit_int32_problem(const TwoBitMatrixView& w, const ActivationsView& x,
-                                           MatrixRef<std::int32_t> acc, const char* fn) {
-  TwoBitProblem problem = two_bit_problem(w, x, fn);
-  check_shape(acc, x.tokens, w.rows(), fn, "acc");
-  problem.acc = acc;
-  return problem;
-}
-
-}  // namespace detail
-
-// The path a TwoBit x int8 product runs on when `isa` is asked for.
-inline Isa two_bit_path(Isa isa = Isa::automatic) { return detail::product_path<detail::TwoBitInt8Product>(isa); }
-
-inline void gemm(const TwoBitMatrixView& w, const ActivationsView& x, MatrixRef<float> y, const float* bias = nullptr,
-                 const GemmOptions& options = {}) {
-  using P = detail::TwoBitInt8Product;
-  const detail::TwoBitProblem problem = detail::two_bit_float_problem(w, x, y, bias, "gemm");
-  detail::check_bias(bias, w.rows(), "gemm");
-  detail::run_parallel<P>(problem, detail::select_kernels<P>(options.isa), options.threads);
-}
-
-inline void gemm_int32(const TwoBitMatrixView& w, const ActivationsView& x, MatrixRef<std::int32_t> acc,
-                       const GemmOptions& options = {}) {
-  using P = detail::TwoBitInt8Product;
-  detail::run_parallel<P>(detail::two_bit_int32_problem(w, x, acc, "gemm_int32"), detail::select_kernels<P>(options.isa),
-                          options.threads);
-}
-
-inline void gemv(const TwoBitMatrixView& w, const std::int8_t* x, float x_scale, float* y, const float* bias = nullptr,
-                 const GemmOptions& options = {}) {
-  detail::require(y != nullptr, "gemv", "y is null");
-  gemm(w, ActivationsView{x, 1, w.cols(), w.cols(), &x_scale}, matrix(y, 1, w.rows()), bias, options);
-}
-
-inline void gemm_rows(const TwoBitMatrixView& w, const ActivationsView& x, MatrixRef<float> y, const float* bias,
-                      std::size_t m0, std::size_t m1, Isa isa = Isa::automatic) {
-  constexpr const char* fn = "gemm_rows";
-  using P = detail::TwoBitInt8Product;
-  const detail::TwoBitProblem problem = detail::two_bit_float_problem(w, x, y, bias, fn);
-  detail::check_range(w.rows(), m0, m1, fn);
-  if (bias != nullptr) detail::check_bias(bias + m0, m1 - m0, fn);
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
-}
-
-inline void gemm_int32_rows(const TwoBitMatrixView& w, const ActivationsView& x, MatrixRef<std::int32_t> acc,
-                            std::size_t m0, std::size_t m1, Isa isa = Isa::automatic) {
-  constexpr const char* fn = "gemm_int32_rows";
-  using P = detail::TwoBitInt8Product;
-  const detail::TwoBitProblem problem = detail::two_bit_int32_problem(w, x, acc, fn);
-  detail::check_range(w.rows(), m0, m1, fn);
-  detail::run_range<P>(problem, detail::select_kernels<P>(isa), m0, m1);
-}
-
 // ---- Choosing a layout ------------------------------------------------------------------------
-
-enum class WeightLayout : std::uint8_t { dense243, two_bit };
-
-inline const char* layout_name(WeightLayout layout) { return layout == WeightLayout::two_bit ? "two_bit" : "dense243"; }
 
 // Per-core L2 and shared L3 bytes (0 where unknown).
 struct CacheSizes {

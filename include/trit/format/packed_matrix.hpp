@@ -23,6 +23,24 @@ inline constexpr std::size_t kMaxRowPaddingBytes = std::size_t{1} << 20;
 // Largest K for which int32 accumulators cannot overflow: |acc| <= 128 * K < 2^31.
 inline constexpr std::size_t kMaxCols = (std::size_t{1} << 24) - 1;
 
+namespace detail {
+// The shape rules every matrix and view of either layout obeys (PackedShape here, the TwoBit
+// types in format/two_bit.hpp): M x K with 0 < K <= kMaxCols, a known granularity, rows of
+// `row_bytes` bytes at a stride of at least that and at most kMaxRowPaddingBytes more, and
+// M * row_stride bytes in a size_t. Throws std::invalid_argument naming `fn`.
+inline void check_matrix_shape(std::size_t rows, std::size_t cols, std::size_t row_stride, std::size_t row_bytes,
+                               ScaleGranularity granularity, const char* fn) {
+  require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
+  require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
+  require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
+          "granularity is not a ScaleGranularity value");
+  require(row_stride >= row_bytes, fn, "row_stride ", row_stride, " is smaller than the ", row_bytes, " bytes of a row");
+  require(row_stride - row_bytes <= kMaxRowPaddingBytes, fn, "row_stride ", row_stride,
+          " pads a row by more than kMaxRowPaddingBytes");
+  checked_mul(rows, row_stride, fn, "rows * row_stride");
+}
+}  // namespace detail
+
 // The shape both the owning matrix and its view describe: M x K trits in rows of
 // dense243::row_layout(K).bytes bytes, row m at byte m * row_stride, one scale per tensor or
 // per row. The checking constructor is the one set of shape rules every way in shares. (Not in
@@ -34,16 +52,8 @@ class PackedShape {
   // row_stride 0 means tight rows. Throws std::invalid_argument naming `fn`.
   PackedShape(std::size_t rows, std::size_t cols, std::size_t row_stride, ScaleGranularity granularity, const char* fn)
       : rows_(rows), cols_(cols), granularity_(granularity), layout_(dense243::row_layout(cols)) {
-    detail::require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
-    detail::require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
-    detail::require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
-                    "granularity is not a ScaleGranularity value");
     row_stride_ = row_stride == 0 ? layout_.bytes : row_stride;
-    detail::require(row_stride_ >= layout_.bytes, fn, "row_stride ", row_stride_, " is smaller than the ",
-                    layout_.bytes, " bytes of a row");
-    detail::require(row_stride_ - layout_.bytes <= kMaxRowPaddingBytes, fn, "row_stride ", row_stride_,
-                    " pads a row by more than kMaxRowPaddingBytes");
-    detail::checked_mul(rows, row_stride_, fn, "rows * row_stride");
+    detail::check_matrix_shape(rows, cols, row_stride_, layout_.bytes, granularity, fn);
   }
 
   // For shapes whose rules already hold (a validated blob, a matrix's own view).

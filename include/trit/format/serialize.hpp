@@ -48,58 +48,99 @@ inline std::size_t matrix_blob_rows_offset(std::size_t scale_count, std::uint32_
   return version >= 2 ? align_up(end_of_scales, dense243::kAlignment) : end_of_scales;
 }
 
+// ---- What the matrix blobs of both layouts share (Dense243: section 5, TwoBit: T3) ----------
+
+// The header fields after the version, in the order both layouts write them.
+struct MatrixBlobFields {
+  std::size_t rows = 0, cols = 0, row_stride = 0;
+  ScaleGranularity granularity = ScaleGranularity::per_tensor;
+  std::size_t scale_count = 0;
+  std::uint64_t payload_bytes = 0;
+};
+
+// Reads and checks layout id, rows, cols, row_stride (against `row_bytes`, the layout's bytes
+// for a row of K trits), granularity, header size and payload size.
+inline MatrixBlobFields read_matrix_blob_fields(BlobHeaderReader& header, std::uint32_t layout_id,
+                                                std::size_t (*row_bytes_of)(std::size_t cols), const char* fn) {
+  const std::uint64_t layout = header.u32();
+  if (layout != layout_id) throw_format_error(fn, "unknown layout ", layout);
+  const std::uint64_t rows = header.u64();
+  const std::uint64_t cols = header.u64();
+  const std::uint64_t row_stride = header.u64();
+  const std::uint64_t granularity = header.u32();
+  const std::uint64_t header_bytes = header.u32();
+  MatrixBlobFields fields;
+  fields.payload_bytes = header.u64();
+  if (header_bytes != kBlobHeaderBytes) throw_format_error(fn, "header size ", header_bytes, " != 64");
+  if (rows == 0 || cols == 0 || cols > kMaxCols || rows > (std::uint64_t{1} << 40)) {
+    throw_format_error(fn, "implausible dimensions ", rows, "x", cols);
+  }
+  if (granularity > 1) throw_format_error(fn, "unknown scale granularity ", granularity);
+  const std::size_t row_bytes = row_bytes_of(static_cast<std::size_t>(cols));
+  if (row_stride < row_bytes || row_stride - row_bytes > kMaxRowPaddingBytes) {
+    throw_format_error(fn, "row_stride ", row_stride, " is inconsistent with ", row_bytes, " bytes per row");
+  }
+  fields.rows = static_cast<std::size_t>(rows);
+  fields.cols = static_cast<std::size_t>(cols);
+  fields.row_stride = static_cast<std::size_t>(row_stride);
+  fields.granularity = static_cast<ScaleGranularity>(granularity);
+  fields.scale_count = granularity == 1 ? fields.rows : 1;
+  return fields;
+}
+
+// The blob's size from its header: rows at rows_offset, then `slack` bytes; checks it against
+// the payload size field and against `size`, the bytes there are.
+inline std::size_t check_matrix_blob_size(const MatrixBlobFields& fields, std::size_t rows_offset, std::size_t slack,
+                                          std::size_t size, const char* fn) {
+  const std::size_t weight_bytes = checked_mul(fields.rows, fields.row_stride, fn, "rows * row_stride", SizeSource::file);
+  std::size_t expected = checked_add(rows_offset, weight_bytes, fn, "blob size", SizeSource::file);
+  expected = checked_add(expected, slack, fn, "blob size", SizeSource::file);
+  if (fields.payload_bytes != expected - kBlobHeaderBytes) {
+    throw_format_error(fn, "payload size ", fields.payload_bytes, " != ", expected - kBlobHeaderBytes,
+                       " implied by the header");
+  }
+  if (size != expected) {
+    throw_format_error(fn, "blob holds ", size, " bytes, the header says ", expected, size < expected ? " (truncated)" : "");
+  }
+  return expected;
+}
+
+// Every scale finite and positive, and zeros from the scales' end to the rows.
+inline void check_matrix_blob_scales(const std::uint8_t* blob, std::size_t scale_count, std::size_t rows_offset,
+                                     const char* fn) {
+  for (std::size_t i = 0; i < scale_count; ++i) {
+    const float scale = bits_float(static_cast<std::uint32_t>(get_le(blob + kBlobHeaderBytes + 4 * i, 4)));
+    if (!is_finite_positive(scale)) throw_format_error(fn, "scale ", i, " = ", scale, " is not a finite positive number");
+  }
+  for (std::size_t i = kBlobHeaderBytes + 4 * scale_count; i < rows_offset; ++i) {
+    if (blob[i] != 0) throw_format_error(fn, "alignment padding byte ", i, " is not 0");
+  }
+}
+
+inline std::size_t dense243_row_bytes(std::size_t cols) { return dense243::row_layout(cols).bytes; }
+
 // Checks everything of an untrusted blob (header, sizes against `size` before the payload is
 // read, checksum, scales, every packed byte and padding) and says where its parts lie.
 inline MatrixBlob check_matrix_blob(const std::uint8_t* blob, std::size_t size, const char* fn) {
   BlobHeaderReader header(blob, size, serialized::kMagic, serialized::kVersion, fn, "trit matrix blob");
   MatrixBlob at;
   at.version = header.version();
-  const std::uint64_t layout = header.u32();
-  if (layout != serialized::kLayoutRowMajorGroups64) throw_format_error(fn, "unknown layout ", layout);
-  const std::uint64_t rows = header.u64();
-  const std::uint64_t cols = header.u64();
-  const std::uint64_t row_stride = header.u64();
-  const std::uint64_t granularity = header.u32();
-  const std::uint64_t header_bytes = header.u32();
-  const std::uint64_t payload_bytes = header.u64();
-  if (header_bytes != serialized::kHeaderBytes) throw_format_error(fn, "header size ", header_bytes, " != 64");
-  if (rows == 0 || cols == 0 || cols > kMaxCols || rows > (std::uint64_t{1} << 40)) {
-    throw_format_error(fn, "implausible dimensions ", rows, "x", cols);
-  }
-  if (granularity > 1) throw_format_error(fn, "unknown scale granularity ", granularity);
-  const std::size_t row_bytes = dense243::row_layout(cols).bytes;
-  if (row_stride < row_bytes || row_stride - row_bytes > kMaxRowPaddingBytes) {
-    throw_format_error(fn, "row_stride ", row_stride, " is inconsistent with ", row_bytes, " bytes per row");
-  }
-  at.rows = rows;
-  at.cols = cols;
-  at.row_stride = row_stride;
-  at.granularity = static_cast<ScaleGranularity>(granularity);
-  at.scale_count = granularity == 1 ? rows : 1;
+  const MatrixBlobFields fields =
+      read_matrix_blob_fields(header, serialized::kLayoutRowMajorGroups64, dense243_row_bytes, fn);
+  at.rows = fields.rows;
+  at.cols = fields.cols;
+  at.row_stride = fields.row_stride;
+  at.granularity = fields.granularity;
+  at.scale_count = fields.scale_count;
   at.rows_offset = matrix_blob_rows_offset(at.scale_count, at.version);
-  const std::size_t weight_bytes = checked_mul(at.rows, at.row_stride, fn, "rows * row_stride", SizeSource::file);
-  std::size_t expected = checked_add(at.rows_offset, weight_bytes, fn, "blob size", SizeSource::file);
-  if (at.version >= 2) expected = checked_add(expected, dense243::kTailSlackBytes, fn, "blob size", SizeSource::file);
-  if (payload_bytes != expected - serialized::kHeaderBytes) {
-    throw_format_error(fn, "payload size ", payload_bytes, " != ", expected - serialized::kHeaderBytes,
-                       " implied by the header");
-  }
-  if (size != expected) {
-    throw_format_error(fn, "blob holds ", size, " bytes, the header says ", expected, size < expected ? " (truncated)" : "");
-  }
-  at.size = expected;
+  const std::size_t weight_bytes = at.rows * at.row_stride;
+  at.size = check_matrix_blob_size(fields, at.rows_offset, at.version >= 2 ? dense243::kTailSlackBytes : 0, size, fn);
   if (at.version >= 2) {
     header.check_checksum();
   } else if (fnv1a64(blob + serialized::kHeaderBytes, size - serialized::kHeaderBytes) != get_le(blob + 56, 8)) {
     throw_format_error(fn, "checksum mismatch");
   }
-  for (std::size_t i = 0; i < at.scale_count; ++i) {
-    const float scale = bits_float(static_cast<std::uint32_t>(get_le(blob + serialized::kHeaderBytes + 4 * i, 4)));
-    if (!is_finite_positive(scale)) throw_format_error(fn, "scale ", i, " = ", scale, " is not a finite positive number");
-  }
-  for (std::size_t i = serialized::kHeaderBytes + 4 * at.scale_count; i < at.rows_offset; ++i) {
-    if (blob[i] != 0) throw_format_error(fn, "alignment padding byte ", i, " is not 0");
-  }
+  check_matrix_blob_scales(blob, at.scale_count, at.rows_offset, fn);
   for (std::size_t i = at.rows_offset + weight_bytes; i < at.size; ++i) {
     if (blob[i] != 0) throw_format_error(fn, "tail slack byte ", i, " is not 0");
   }

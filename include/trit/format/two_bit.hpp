@@ -23,6 +23,7 @@
 #include "trit/format/dense243.hpp"
 #include "trit/format/pack.hpp"
 #include "trit/format/packed_matrix.hpp"
+#include "trit/format/serialize.hpp"
 #include "trit/version.hpp"
 #include "trit/views/matrix_ref.hpp"
 
@@ -109,6 +110,13 @@ inline void unpack_row(const std::uint8_t* row, const RowLayout& layout, std::in
 
 }  // namespace two_bit
 
+// The two layouts of ternary weights for the int8 product: Dense243 (1.6 bits a weight,
+// PackedMatrix) and TwoBit (2 bits, TwoBitMatrix). recommend_layout (driver/two_bit.hpp)
+// says which suits a matrix; BitLinear and trit-convert take it as a choice.
+enum class WeightLayout : std::uint8_t { dense243, two_bit };
+
+inline const char* layout_name(WeightLayout layout) { return layout == WeightLayout::two_bit ? "two_bit" : "dense243"; }
+
 // A non-owning M x K TwoBit matrix (bytes and scales living elsewhere: a TwoBitMatrix, a
 // mapped blob). Row m starts at data + m * row_stride and is row_layout(K).bytes long; the
 // kernels read nothing past a row's bytes. Same scales as PackedMatrixView.
@@ -123,13 +131,7 @@ class TwoBitMatrixView {
       : TwoBitMatrixView(Trusted{}, data, rows, cols, row_stride, granularity, scales) {
     constexpr const char* fn = "TwoBitMatrixView";
     detail::require(data != nullptr && scales != nullptr, fn, "data and scales must not be null");
-    detail::require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
-    detail::require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
-    detail::require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
-                    "granularity is not a ScaleGranularity value");
-    detail::require(row_stride >= layout_.bytes, fn, "row_stride ", row_stride, " is smaller than the ",
-                    layout_.bytes, " bytes of a row");
-    detail::checked_mul(rows, row_stride, fn, "rows * row_stride");
+    detail::check_matrix_shape(rows, cols, row_stride, layout_.bytes, granularity, fn);
     for (std::size_t i = 0; i < scale_count(); ++i) {
       detail::require(detail::is_finite_positive(scales[i]), fn, "scales[", i, "] = ", scales[i],
                       " is not a finite positive number");
@@ -192,15 +194,8 @@ class TwoBitMatrix {
   TwoBitMatrix(std::size_t rows, std::size_t cols, ScaleGranularity granularity, std::size_t row_stride = 0)
       : rows_(rows), cols_(cols), granularity_(granularity), layout_(two_bit::row_layout(cols)) {
     constexpr const char* fn = "TwoBitMatrix";
-    detail::require(rows > 0 && cols > 0, fn, "rows and cols must be positive, got ", rows, "x", cols);
-    detail::require(cols <= kMaxCols, fn, "cols ", cols, " exceeds kMaxCols ", kMaxCols);
-    detail::require(granularity == ScaleGranularity::per_tensor || granularity == ScaleGranularity::per_row, fn,
-                    "granularity is not a ScaleGranularity value");
     row_stride_ = row_stride == 0 ? layout_.bytes : row_stride;
-    detail::require(row_stride_ >= layout_.bytes, fn, "row_stride ", row_stride_, " is smaller than the ",
-                    layout_.bytes, " bytes of a row");
-    detail::require(row_stride_ - layout_.bytes <= kMaxRowPaddingBytes, fn, "row_stride ", row_stride_,
-                    " pads a row by more than kMaxRowPaddingBytes");
+    detail::check_matrix_shape(rows, cols, row_stride_, layout_.bytes, granularity, fn);
     // The buffer is zeroed; the rows then get the zero-trit byte, the stride padding stays 0.
     bytes_ = detail::AlignedBuffer<std::uint8_t>(detail::checked_mul(rows, row_stride_, fn, "rows * row_stride"));
     for (std::size_t m = 0; m < rows; ++m) std::memset(row(m), two_bit::kZeroByte, layout_.bytes);
@@ -370,6 +365,8 @@ struct TwoBitBlob {
   std::size_t scale_count = 0, rows_offset = 0, size = 0;
 };
 
+inline std::size_t two_bit_row_bytes(std::size_t cols) { return two_bit::row_layout(cols).bytes; }
+
 inline std::size_t two_bit_rows_offset(std::size_t scale_count) {
   return align_up(serialized_two_bit::kHeaderBytes + 4 * scale_count, two_bit::kAlignment);
 }
@@ -377,49 +374,21 @@ inline std::size_t two_bit_rows_offset(std::size_t scale_count) {
 inline TwoBitBlob check_two_bit_blob(const std::uint8_t* blob, std::size_t size, const char* fn) {
   BlobHeaderReader header(blob, size, serialized_two_bit::kMagic, serialized_two_bit::kVersion, fn,
                           "trit TwoBit matrix blob");
-  const std::uint64_t layout = header.u32();
-  if (layout != serialized_two_bit::kLayoutGroups64) detail::throw_format_error(fn, "unknown layout ", layout);
-  const std::uint64_t rows = header.u64();
-  const std::uint64_t cols = header.u64();
-  const std::uint64_t row_stride = header.u64();
-  const std::uint64_t granularity = header.u32();
-  const std::uint64_t header_bytes = header.u32();
-  const std::uint64_t payload_bytes = header.u64();
+  // The checks both layouts share (format/serialize.hpp), then TwoBit's own: no tail slack,
+  // and the codes.
+  const MatrixBlobFields fields =
+      read_matrix_blob_fields(header, serialized_two_bit::kLayoutGroups64, two_bit_row_bytes, fn);
   header.reserved_until(kBlobChecksumOffset);
-  if (header_bytes != serialized_two_bit::kHeaderBytes) detail::throw_format_error(fn, "header size ", header_bytes, " != 64");
-  if (rows == 0 || cols == 0 || cols > kMaxCols || rows > (std::uint64_t{1} << 40)) {
-    detail::throw_format_error(fn, "implausible dimensions ", rows, "x", cols);
-  }
-  if (granularity > 1) detail::throw_format_error(fn, "unknown scale granularity ", granularity);
-  const std::size_t row_bytes = two_bit::row_layout(cols).bytes;
-  if (row_stride < row_bytes || row_stride - row_bytes > kMaxRowPaddingBytes) {
-    detail::throw_format_error(fn, "row_stride ", row_stride, " is inconsistent with ", row_bytes, " bytes per row");
-  }
   TwoBitBlob at;
-  at.rows = rows;
-  at.cols = cols;
-  at.row_stride = row_stride;
-  at.granularity = static_cast<ScaleGranularity>(granularity);
-  at.scale_count = granularity == 1 ? rows : 1;
+  at.rows = fields.rows;
+  at.cols = fields.cols;
+  at.row_stride = fields.row_stride;
+  at.granularity = fields.granularity;
+  at.scale_count = fields.scale_count;
   at.rows_offset = two_bit_rows_offset(at.scale_count);
-  const std::size_t weight_bytes = checked_mul(at.rows, at.row_stride, fn, "rows * row_stride", SizeSource::file);
-  const std::size_t expected = checked_add(at.rows_offset, weight_bytes, fn, "blob size", SizeSource::file);
-  if (payload_bytes != expected - serialized_two_bit::kHeaderBytes) {
-    detail::throw_format_error(fn, "payload size ", payload_bytes, " != ", expected - serialized_two_bit::kHeaderBytes,
-                       " implied by the header");
-  }
-  if (size != expected) {
-    detail::throw_format_error(fn, "blob holds ", size, " bytes, the header says ", expected, size < expected ? " (truncated)" : "");
-  }
-  at.size = expected;
+  at.size = check_matrix_blob_size(fields, at.rows_offset, 0, size, fn);
   header.check_checksum();
-  for (std::size_t i = 0; i < at.scale_count; ++i) {
-    const float scale = bits_float(static_cast<std::uint32_t>(get_le(blob + serialized_two_bit::kHeaderBytes + 4 * i, 4)));
-    if (!is_finite_positive(scale)) detail::throw_format_error(fn, "scale ", i, " = ", scale, " is not a finite positive number");
-  }
-  for (std::size_t i = serialized_two_bit::kHeaderBytes + 4 * at.scale_count; i < at.rows_offset; ++i) {
-    if (blob[i] != 0) detail::throw_format_error(fn, "alignment padding byte ", i, " is not 0");
-  }
+  check_matrix_blob_scales(blob, at.scale_count, at.rows_offset, fn);
   validate_two_bit_rows(blob + at.rows_offset, at.rows, at.cols, at.row_stride);
   return at;
 }

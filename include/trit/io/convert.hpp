@@ -1,8 +1,9 @@
 // trit: checkpoint -> trit model file. Reads a GGUF file, a safetensors file, or a Hugging
 // Face directory (model.safetensors, or shards listed by model.safetensors.index.json); turns
-// every linear weight into a Dense243 matrix (TQ1_0, TQ2_0, I2_S and HF packed weights
-// losslessly, float projections through absmean), keeps every other tensor as it came, carries
-// all metadata over, and writes one model file atomically.
+// every linear weight into a ternary matrix (TQ1_0, TQ2_0, I2_S and HF packed weights
+// losslessly, float projections through absmean) stored in the layout ConvertOptions asks
+// for (Dense243, TwoBit, or recommend_layout's choice per matrix), keeps every other tensor as
+// it came, carries all metadata over, and writes one model file atomically.
 #pragma once
 
 #include <chrono>
@@ -20,7 +21,9 @@
 #include <vector>
 
 #include "trit/detail/file_io.hpp"
+#include "trit/driver/two_bit.hpp"
 #include "trit/error.hpp"
+#include "trit/format/two_bit.hpp"
 #include "trit/io/gguf.hpp"
 #include "trit/io/json.hpp"
 #include "trit/io/model_file.hpp"
@@ -30,6 +33,14 @@
 
 TRIT_BEGIN_NAMESPACE
 
+// The layout trit-convert stores ternary matrices in: one for all, or recommend_layout's
+// choice for each matrix (for `layout_threads` threads).
+enum class ConvertLayout : std::uint8_t { dense243, two_bit, automatic };
+
+inline const char* convert_layout_name(ConvertLayout layout) {
+  return layout == ConvertLayout::two_bit ? "two_bit" : layout == ConvertLayout::automatic ? "auto" : "dense243";
+}
+
 struct ConvertOptions {
   // Turn float attention/FFN projections into ternary with absmean (BitNet's quantizer).
   bool quantize_float_linears = true;
@@ -37,6 +48,10 @@ struct ConvertOptions {
   // quantization_config.linear_class ("autobitlinear" multiplies; anything else divides).
   bool hf_weight_scale_from_config = true;
   HfWeightScale hf_weight_scale = HfWeightScale::divides;
+  // The layout of every ternary matrix; automatic asks recommend_layout(rows, cols,
+  // layout_threads) for each (the result depends on this machine's caches).
+  ConvertLayout layout = ConvertLayout::dense243;
+  unsigned layout_threads = 1;
   // Called with a line of progress text; convert_checkpoint only calls it once a conversion
   // has run for more than a second.
   std::function<void(const std::string&)> progress;
@@ -48,9 +63,24 @@ struct ConvertSummary {
   std::size_t matrices_quantized = 0; // float projections through absmean
   std::size_t tensors_kept = 0;
   std::size_t metadata_entries = 0;
+  std::size_t matrices_two_bit = 0;   // of the imported and quantized ones, stored as TwoBit
 };
 
 namespace detail {
+
+// Adds a ternary matrix in the layout the options ask for.
+inline void add_ternary_matrix(ModelWriter& writer, const std::string& name, const PackedMatrix& packed,
+                               const ConvertOptions& options, ConvertSummary& summary) {
+  const bool two_bit = options.layout == ConvertLayout::two_bit ||
+                       (options.layout == ConvertLayout::automatic &&
+                        recommend_layout(packed.rows(), packed.cols(), options.layout_threads) == WeightLayout::two_bit);
+  if (two_bit) {
+    writer.add_matrix(name, to_two_bit(packed));
+    ++summary.matrices_two_bit;
+  } else {
+    writer.add_matrix(name, packed);
+  }
+}
 
 inline bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -128,11 +158,13 @@ inline void convert_gguf(const std::string& path, ModelWriter& writer, ConvertSu
         PackedMatrix packed = tensor.type == TensorType::tq1_0   ? import_tq1_0(tensor.data, tensor.bytes, rows, cols, tensor.name)
                               : tensor.type == TensorType::tq2_0 ? import_tq2_0(tensor.data, tensor.bytes, rows, cols, tensor.name)
                                                                  : import_i2_s(tensor.data, tensor.bytes, rows, cols, tensor.name);
-        writer.add_matrix(tensor.name, packed);
+        add_ternary_matrix(writer, tensor.name, packed, options, summary);
         ++summary.matrices_imported;
       } else if (options.quantize_float_linears && matrix_shape && is_float_type(tensor.type) && is_gguf_projection(tensor.name)) {
-        writer.add_matrix(tensor.name, import_float_absmean(tensor.type, tensor.data, static_cast<std::size_t>(tensor.dims[1]),
-                                                            static_cast<std::size_t>(tensor.dims[0]), tensor.name));
+        add_ternary_matrix(writer, tensor.name,
+                           import_float_absmean(tensor.type, tensor.data, static_cast<std::size_t>(tensor.dims[1]),
+                                                static_cast<std::size_t>(tensor.dims[0]), tensor.name),
+                           options, summary);
         ++summary.matrices_quantized;
       } else {
         writer.add_raw(tensor.name, tensor.type, dims, tensor.data, tensor.bytes);
@@ -233,14 +265,18 @@ inline void convert_safetensors(const std::vector<std::string>& shards, const st
         if (tensor.type == TensorType::u8 && scale != by_name.end()) {
           if (tensor.shape.size() != 2) throw_format_error("convert", "packed weight has ", tensor.shape.size(), " dimensions, expected 2");
           const SafetensorsTensor& s = *scale->second.second;
-          writer.add_matrix(tensor.name, import_hf_packed(tensor.data, static_cast<std::size_t>(tensor.shape[0]),
-                                                          static_cast<std::size_t>(tensor.shape[1]), s.type, s.data, s.elements,
-                                                          tensor.name, convention));
+          add_ternary_matrix(writer, tensor.name,
+                             import_hf_packed(tensor.data, static_cast<std::size_t>(tensor.shape[0]),
+                                              static_cast<std::size_t>(tensor.shape[1]), s.type, s.data, s.elements,
+                                              tensor.name, convention),
+                             options, summary);
           ++summary.matrices_imported;
         } else if (options.quantize_float_linears && tensor.shape.size() == 2 && is_float_type(tensor.type) &&
                    is_hf_projection(tensor.name)) {
-          writer.add_matrix(tensor.name, import_float_absmean(tensor.type, tensor.data, static_cast<std::size_t>(tensor.shape[0]),
-                                                              static_cast<std::size_t>(tensor.shape[1]), tensor.name));
+          add_ternary_matrix(writer, tensor.name,
+                             import_float_absmean(tensor.type, tensor.data, static_cast<std::size_t>(tensor.shape[0]),
+                                                  static_cast<std::size_t>(tensor.shape[1]), tensor.name),
+                             options, summary);
           ++summary.matrices_quantized;
         } else {
           writer.add_raw(tensor.name, tensor.type, tensor.shape, tensor.data, tensor.bytes);
@@ -315,6 +351,9 @@ inline ConvertSummary convert_checkpoint(const std::string& input, const std::st
     }
   }
   writer.add_string("trit.source_format", summary.source_format);
+  writer.add_string("trit.weight_layout", options.layout == ConvertLayout::automatic
+                                              ? detail::concat("auto (recommend_layout, ", options.layout_threads, " threads)")
+                                              : std::string(convert_layout_name(options.layout)));
   writer.write(output, [&](std::size_t done, std::size_t total, const std::string& name) {
     progress.report(detail::concat("[", done, "/", total, "] writing ", name));
   });

@@ -2,8 +2,9 @@
 // whole converted checkpoint, made to be mapped. A 64-byte header, metadata key/values in
 // GGUF's value encoding (so tokenizer data is carried byte for byte), a tensor table, then
 // each tensor 64-byte aligned with an FNV-1a 64 checksum in the table. Linear weights are
-// trit v2 matrix blobs (serialize()), so ModelFile hands out PackedMatrixViews that point into
-// the mapping: nothing is copied. The writer goes through write_file_atomically.
+// trit matrix blobs in either layout (serialize(): Dense243 v2 blobs, TRIT_MATRIX, or TwoBit
+// blobs, TRIT_TWO_BIT), so ModelFile hands out PackedMatrixViews or TwoBitMatrixViews that
+// point into the mapping: nothing is copied. The writer goes through write_file_atomically.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +21,7 @@
 #include "trit/format/blob.hpp"
 #include "trit/format/packed_matrix.hpp"
 #include "trit/format/serialize.hpp"
+#include "trit/format/two_bit.hpp"
 #include "trit/io/metadata.hpp"
 #include "trit/io/tensor_types.hpp"
 #include "trit/version.hpp"
@@ -43,7 +45,12 @@ struct ModelTensor {
   std::size_t offset = 0;     // in the file
   std::uint64_t checksum = 0;
   PackedMatrixView matrix;    // for type trit_matrix: a view into the mapping
-  bool is_matrix() const { return type == TensorType::trit_matrix; }
+  TwoBitMatrixView two_bit;   // for type trit_two_bit_matrix: a view into the mapping
+  bool is_matrix() const { return type == TensorType::trit_matrix; }  // Dense243
+  bool is_two_bit_matrix() const { return type == TensorType::trit_two_bit_matrix; }
+  bool is_ternary_matrix() const { return is_matrix() || is_two_bit_matrix(); }
+  // The layout of a ternary matrix tensor (Dense243 for any other tensor).
+  WeightLayout layout() const { return is_two_bit_matrix() ? WeightLayout::two_bit : WeightLayout::dense243; }
 };
 
 // A parsed model file buffer: pointers into it stay valid while the buffer lives.
@@ -63,17 +70,19 @@ class ModelContents {
     }
     return nullptr;
   }
-  // The view of a matrix tensor; throws std::invalid_argument if there is none of that name.
+  // The view of a Dense243 matrix tensor; throws std::invalid_argument if there is none of
+  // that name (a TwoBit one included: two_bit_matrix gives those).
   PackedMatrixView matrix(const std::string& name) const {
-    const ModelTensor* tensor = find_tensor(name);
-    detail::require(tensor != nullptr, "ModelFile::matrix", "no tensor named \"", name, "\"");
-    detail::require(tensor->is_matrix(), "ModelFile::matrix", "tensor \"", name, "\" is ", tensor_type_name(tensor->type),
-                    ", not a trit matrix");
-    return tensor->matrix;
+    return checked_matrix(name, TensorType::trit_matrix, "ModelFile::matrix")->matrix;
+  }
+  // The view of a TwoBit matrix tensor; throws std::invalid_argument if there is none of that
+  // name (a Dense243 one included).
+  TwoBitMatrixView two_bit_matrix(const std::string& name) const {
+    return checked_matrix(name, TensorType::trit_two_bit_matrix, "ModelFile::two_bit_matrix")->two_bit;
   }
 
   // Checks everything: header, index checksum, metadata, table, every tensor's bounds,
-  // alignment and checksum, and every matrix blob (check_matrix_blob). `data` must be 64-byte
+  // alignment and checksum, and every matrix blob (check_matrix_blob, check_two_bit_blob). `data` must be 64-byte
   // aligned (a mapping is) so that the matrix views are usable in place.
   static ModelContents parse(const std::uint8_t* data, std::size_t size, const std::string& source) {
     constexpr const char* fn = "ModelFile";
@@ -141,17 +150,13 @@ class ModelContents {
         table.fail("tensor \"", tensor.name, "\" at offset ", offset, ": checksum mismatch (data damaged)");
       }
       if (tensor.is_matrix()) {
-        detail::MatrixBlob at;
-        try {
-          at = detail::check_matrix_blob(tensor.data, tensor.bytes, fn);
-        } catch (const format_error& e) {
-          table.fail("tensor \"", tensor.name, "\" at offset ", offset, ": ", e.what());
-        }
-        if (tensor.dims.size() != 2 || tensor.dims[0] != at.rows || tensor.dims[1] != at.cols) {
-          table.fail("tensor \"", tensor.name, "\": table shape disagrees with its ", at.rows, "x", at.cols, " matrix blob");
-        }
+        const detail::MatrixBlob at = checked_blob(table, tensor, [&] { return detail::check_matrix_blob(tensor.data, tensor.bytes, fn); });
         tensor.matrix = PackedMatrixView(PackedMatrixView::Trusted{}, tensor.data + at.rows_offset, at.rows, at.cols, at.row_stride,
                                          at.granularity, reinterpret_cast<const float*>(tensor.data + serialized::kHeaderBytes));
+      } else if (tensor.is_two_bit_matrix()) {
+        const detail::TwoBitBlob at = checked_blob(table, tensor, [&] { return detail::check_two_bit_blob(tensor.data, tensor.bytes, fn); });
+        tensor.two_bit = TwoBitMatrixView(TwoBitMatrixView::Trusted{}, tensor.data + at.rows_offset, at.rows, at.cols, at.row_stride,
+                                          at.granularity, reinterpret_cast<const float*>(tensor.data + serialized_two_bit::kHeaderBytes));
       } else {
         const TensorTypeTraits* traits = detail::find_tensor_type_traits(type);
         if (traits == nullptr) table.fail("tensor \"", tensor.name, "\" has unknown type ", type);
@@ -165,6 +170,30 @@ class ModelContents {
   }
 
  private:
+  // A matrix tensor's blob checked by `check` (either layout's), its errors naming the tensor,
+  // and its shape against the table's.
+  template <class Check>
+  static auto checked_blob(detail::ByteCursor& table, const ModelTensor& tensor, const Check& check) -> decltype(check()) {
+    decltype(check()) at;
+    try {
+      at = check();
+    } catch (const format_error& e) {
+      table.fail("tensor \"", tensor.name, "\" at offset ", tensor.offset, ": ", e.what());
+    }
+    if (tensor.dims.size() != 2 || tensor.dims[0] != at.rows || tensor.dims[1] != at.cols) {
+      table.fail("tensor \"", tensor.name, "\": table shape disagrees with its ", at.rows, "x", at.cols, " matrix blob");
+    }
+    return at;
+  }
+
+  const ModelTensor* checked_matrix(const std::string& name, TensorType type, const char* fn) const {
+    const ModelTensor* tensor = find_tensor(name);
+    detail::require(tensor != nullptr, fn, "no tensor named \"", name, "\"");
+    detail::require(tensor->type == type, fn, "tensor \"", name, "\" is ", tensor_type_name(tensor->type), ", not a ",
+                    tensor_type_name(type), " trit matrix");
+    return tensor;
+  }
+
   std::vector<MetadataEntry> metadata_;
   std::vector<ModelTensor> tensors_;
 };
@@ -182,6 +211,7 @@ class ModelFile {
   const std::vector<ModelTensor>& tensors() const { return contents_.tensors(); }
   const std::vector<MetadataEntry>& metadata() const { return contents_.metadata(); }
   PackedMatrixView matrix(const std::string& name) const { return contents_.matrix(name); }
+  TwoBitMatrixView two_bit_matrix(const std::string& name) const { return contents_.two_bit_matrix(name); }
   const MappedFile& mapping() const { return file_; }
 
  private:
@@ -215,6 +245,13 @@ class ModelWriter {
   void add_matrix(const std::string& name, const PackedMatrixView& matrix) {
     check_new_tensor(name);
     Pending pending{name, TensorType::trit_matrix, {matrix.rows(), matrix.cols()}, nullptr, 0, serialize(matrix)};
+    pending.data = pending.owned.data();
+    pending.bytes = pending.owned.size();
+    tensors_.push_back(std::move(pending));
+  }
+  void add_matrix(const std::string& name, const TwoBitMatrixView& matrix) {
+    check_new_tensor(name);
+    Pending pending{name, TensorType::trit_two_bit_matrix, {matrix.rows(), matrix.cols()}, nullptr, 0, serialize(matrix)};
     pending.data = pending.owned.data();
     pending.bytes = pending.owned.size();
     tensors_.push_back(std::move(pending));

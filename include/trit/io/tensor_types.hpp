@@ -26,8 +26,11 @@ enum class TensorType : std::uint32_t {
   tq1_0 = 34, tq2_0 = 35, i2_s = 36, mxfp4 = 39,
   // safetensors dtypes without a ggml id.
   u8 = 256, u16 = 257, u32 = 258, u64 = 259, boolean = 260, f8_e4m3 = 261, f8_e5m2 = 262,
-  // A trit v2 matrix blob (serialize()) in a trit model file.
+  // A trit v2 matrix blob (serialize(PackedMatrixView), Dense243) in a trit model file.
   trit_matrix = 512,
+  // A trit TwoBit matrix blob (serialize(TwoBitMatrixView), docs/FORMAT.md T3) in a trit
+  // model file.
+  trit_two_bit_matrix = 513,
 };
 
 struct TensorTypeTraits {
@@ -58,7 +61,7 @@ inline const TensorTypeTraits* find_tensor_type_traits(std::uint32_t id) {
       {36, {"I2_S", 4, 1}},        {39, {"MXFP4", 32, 17}},
       {256, {"U8", 1, 1}},         {257, {"U16", 1, 2}},       {258, {"U32", 1, 4}},      {259, {"U64", 1, 8}},
       {260, {"BOOL", 1, 1}},       {261, {"F8_E4M3", 1, 1}},   {262, {"F8_E5M2", 1, 1}},
-      {512, {"TRIT_MATRIX", 1, 0}},
+      {512, {"TRIT_MATRIX", 1, 0}},  {513, {"TRIT_TWO_BIT", 1, 0}},
   };
   for (const Entry& entry : kTable) {
     if (entry.id == id) return &entry.traits;
@@ -91,7 +94,8 @@ struct TensorExtent {
 inline TensorExtent tensor_extent(std::uint32_t type_id, const std::vector<std::uint64_t>& fastest_first_dims,
                                   const char* fn, const std::string& what) {
   const TensorTypeTraits* traits = find_tensor_type_traits(type_id);
-  if (traits == nullptr || type_id == static_cast<std::uint32_t>(TensorType::trit_matrix)) {
+  if (traits == nullptr || type_id == static_cast<std::uint32_t>(TensorType::trit_matrix) ||
+      type_id == static_cast<std::uint32_t>(TensorType::trit_two_bit_matrix)) {
     throw_format_error(fn, what, ": unknown tensor type ", type_id);
   }
   TensorExtent extent;

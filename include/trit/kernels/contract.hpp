@@ -1,11 +1,12 @@
 // trit: the contract between the driver and the kernels: what the driver hands a kernel
-// (GemmProblem for Dense243 x int8) and the descriptor of a path's kernels for a product.
+// (GemmProblem for Dense243 x int8, TwoBitProblem for TwoBit x int8) and the descriptor of a path's kernels for a product.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "trit/format/packed_matrix.hpp"
+#include "trit/format/two_bit.hpp"
 #include "trit/paths/isa.hpp"
 #include "trit/version.hpp"
 #include "trit/views/activations.hpp"
@@ -30,6 +31,7 @@ struct BasicGemmProblem {
 };
 
 using GemmProblem = BasicGemmProblem<PackedMatrixView>;
+using TwoBitProblem = BasicGemmProblem<TwoBitMatrixView>;
 
 // Computes output rows [m0, m1) for every token of the problem and writes nothing else.
 // scratch holds the bytes the kernel's ScratchBytes asked for (64-byte aligned), reserved

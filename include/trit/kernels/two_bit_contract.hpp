@@ -1,6 +1,7 @@
-// trit: the TwoBit x int8 product for the driver: what a kernel is handed (TwoBitProblem),
-// the descriptor of a path's kernels (TwoBitInt8Kernels), and the product type the driver
-// runs (TwoBitInt8Product). Kernels files specialise detail::KernelsFor<TwoBitInt8Product, Isa>.
+// trit: the TwoBit x int8 product for the driver: the descriptor of a path's kernels
+// (TwoBitInt8Kernels) and the product type the driver runs (TwoBitInt8Product); what a kernel
+// is handed, TwoBitProblem, is in kernels/contract.hpp beside Dense243's. Kernels files
+// specialise detail::KernelsFor<TwoBitInt8Product, Isa>.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +18,6 @@
 TRIT_BEGIN_NAMESPACE
 namespace detail {
 
-using TwoBitProblem = BasicGemmProblem<TwoBitMatrixView>;
 using TwoBitInt8Kernels = Int8RowsKernels<TwoBitProblem>;
 
 struct TwoBitInt8Product : Int8RowsProduct<TwoBitProblem> {

@@ -46,6 +46,7 @@
 #include "trit/views/matrix_ref.hpp"
 #include "trit/format/pack.hpp"
 #include "trit/format/packed_matrix.hpp"
+#include "trit/format/two_bit.hpp"
 #include "trit/quantize/quantize.hpp"
 #include "trit/quantize/activations.hpp"
 #include "trit/quantize/int4_activations.hpp"
@@ -77,18 +78,21 @@ inline LayerScratch& layer_scratch() {
 // ---- Serialized form of a layer (docs/LAYERS.md) ---------------------------------------------
 namespace layer_blob {
 inline constexpr char kMagic[8] = {'T', 'R', 'I', 'T', 'B', 'L', 'I', 'N'};
-// Version 2: the checksum covers header and payload and the weights blob starts 64-byte
-// aligned. Version 1 layer blobs still load.
-inline constexpr std::uint32_t kVersion = 2;
+// Version 3: a weight layout field (0 Dense243, 1 TwoBit) at byte 44, and the weights blob in
+// that layout. Version 2: the checksum covers header and payload and the weights blob starts
+// 64-byte aligned. Versions 1 and 2 (always Dense243) still load.
+inline constexpr std::uint32_t kVersion = 3;
 inline constexpr std::size_t kHeaderBytes = kBlobHeaderBytes;
 }  // namespace layer_blob
 
 }  // namespace detail
 
-// A ternary linear layer: M outputs, K inputs, weights in Dense243 with one scale per tensor
-// or per output row, an optional bias, and the activation scheme its inputs are quantized
-// with. The weights are owned (a PackedMatrix moved in) or borrowed (a PackedMatrixView, e.g.
-// of a mapped model file, which must outlive the layer). An int4 scheme keeps the weights in
+// A ternary linear layer: M outputs, K inputs, weights in Dense243 or TwoBit (layout(), chosen
+// at construction; with_layout converts) with one scale per tensor or per output row, an
+// optional bias, and the activation scheme its inputs are quantized with. forward gives
+// bit-identical results in either layout. The weights are owned (a PackedMatrix or TwoBitMatrix
+// moved in) or borrowed (a PackedMatrixView or TwoBitMatrixView, e.g. of a mapped model file,
+// which must outlive the layer). An int4 scheme keeps the weights in
 // the int4 kernels' layout (LutWeights) as well, whatever TRIT_ENABLE_INT4 says: the macro
 // only decides whether the SIMD int4 kernels are compiled, never a type's layout. Copies
 // are deep for owned weights and share borrowed ones; moves are cheap. A default-constructed
@@ -116,19 +120,63 @@ class BitLinear {
     if (detail::is_int4_scheme(config_.scheme)) lut_ = LutWeights(weights);
   }
 
+  // The same on TwoBit weights (layout() == WeightLayout::two_bit). An int4 scheme keeps the
+  // weights in the int4 kernels' layout, as above, and still reports and serializes two_bit.
+  explicit BitLinear(TwoBitMatrix weights, std::vector<float> bias = {}, ActivationConfig activations = {})
+      : rows_(weights.rows()), cols_(weights.cols()), layout_(WeightLayout::two_bit), bias_(std::move(bias)),
+        config_(activations) {
+    check_layer("BitLinear", !weights.empty());
+    if (detail::is_int4_scheme(config_.scheme)) {
+      lut_ = LutWeights(to_dense243(weights).view());
+    } else {
+      owned_two_bit_ = std::move(weights);
+    }
+  }
+
+  explicit BitLinear(const TwoBitMatrixView& weights, std::vector<float> bias = {}, ActivationConfig activations = {})
+      : rows_(weights.rows()), cols_(weights.cols()), layout_(WeightLayout::two_bit), borrowed_two_bit_(weights),
+        bias_(std::move(bias)), config_(activations) {
+    check_layer("BitLinear", !weights.empty());
+    if (detail::is_int4_scheme(config_.scheme)) lut_ = LutWeights(to_dense243(weights).view());
+  }
+
   // Quantizes float weights w (M x K) with BitNet's absmean, one scale per tensor (BitNet's
   // choice) or one per output row. bias is null or points to M floats.
+  // `layout` is the layout the weights are kept in (same results, different speed:
+  // recommend_layout says which suits a matrix).
   static BitLinear from_float(MatrixRef<const float> w, ScaleGranularity granularity = ScaleGranularity::per_tensor,
-                              const float* bias = nullptr, ActivationConfig activations = {}) {
-    return BitLinear(pack_weights(w, granularity), bias_vector(bias, w.rows), activations);
+                              const float* bias = nullptr, ActivationConfig activations = {},
+                              WeightLayout layout = WeightLayout::dense243) {
+    PackedMatrix packed = pack_weights(w, granularity);
+    if (layout == WeightLayout::two_bit) return BitLinear(to_two_bit(packed), bias_vector(bias, w.rows), activations);
+    return BitLinear(std::move(packed), bias_vector(bias, w.rows), activations);
   }
 
   // Already-ternary int8 weights (-1, 0, +1, e.g. from a checkpoint) with their scales: 1 for
   // per_tensor, M for per_row. No re-quantization. bias is null or points to M floats.
   static BitLinear from_ternary(MatrixRef<const std::int8_t> trits, const float* scales, std::size_t scale_count,
                                 ScaleGranularity granularity = ScaleGranularity::per_tensor,
-                                const float* bias = nullptr, ActivationConfig activations = {}) {
+                                const float* bias = nullptr, ActivationConfig activations = {},
+                                WeightLayout layout = WeightLayout::dense243) {
+    if (layout == WeightLayout::two_bit) {
+      return BitLinear(pack_trits_two_bit(trits, scales, scale_count, granularity), bias_vector(bias, trits.rows),
+                       activations);
+    }
     return BitLinear(pack_trits(trits, scales, scale_count, granularity), bias_vector(bias, trits.rows), activations);
+  }
+
+  // The layout the weights are kept in: Dense243 unless the layer was built from TwoBit
+  // weights or with WeightLayout::two_bit.
+  WeightLayout layout() const { return layout_; }
+
+  // The same layer with its weights in `layout` (same trits, scales, bias and scheme, so the
+  // same forward results): a copy of this layer if it already has that layout (borrowed
+  // weights stay borrowed), else a layer owning converted weights.
+  BitLinear with_layout(WeightLayout layout) const {
+    detail::require(!empty(), "BitLinear::with_layout", "the layer is empty");
+    if (layout == layout_) return *this;
+    if (layout == WeightLayout::two_bit) return BitLinear(to_two_bit(packed_weights()), bias_, config_);
+    return BitLinear(packed_weights(), bias_, config_);
   }
 
   bool empty() const { return rows_ == 0; }
@@ -139,25 +187,40 @@ class BitLinear {
   bool has_bias() const { return !bias_.empty(); }
   const std::vector<float>& bias() const { return bias_; }
   // Whether the weights are borrowed (a view of memory the layer does not own).
-  bool borrows_weights() const { return !borrowed_.empty(); }
+  bool borrows_weights() const { return !borrowed_.empty() || !borrowed_two_bit_.empty(); }
 
   // True when forward runs the int4 lookup-table kernels (an int4 scheme).
   bool uses_int4_kernels() const { return !lut_.empty(); }
 
-  ScaleGranularity granularity() const { return lut_.empty() ? weights().granularity() : lut_.granularity(); }
+  ScaleGranularity granularity() const {
+    if (!lut_.empty()) return lut_.granularity();
+    return layout_ == WeightLayout::two_bit ? two_bit_weights().granularity() : weights().granularity();
+  }
   std::vector<float> weight_scales() const {
     if (!lut_.empty()) return lut_.scales();
+    if (layout_ == WeightLayout::two_bit) {
+      const TwoBitMatrixView w = two_bit_weights();
+      return std::vector<float>(w.scales(), w.scales() + w.scale_count());
+    }
     const PackedMatrixView w = weights();
     return std::vector<float>(w.scales(), w.scales() + w.scale_count());
   }
 
-  // The Dense243 weights the int8 kernels read (empty for an int4 layer that owns its
-  // weights: those live in the int4 layout only).
+  // The Dense243 weights the int8 kernels read (empty for a TwoBit layer, and for an int4
+  // layer that owns its weights: those live in the int4 layout only).
   PackedMatrixView weights() const { return borrowed_.empty() ? owned_.view() : borrowed_; }
 
-  // The weights as a PackedMatrix: a copy (rebuilt from the int4 kernels' layout when the
-  // Dense243 bytes were not kept).
+  // The TwoBit weights the int8 kernels read (empty unless layout() is two_bit, and for an
+  // int4 layer that owns its weights).
+  TwoBitMatrixView two_bit_weights() const {
+    return borrowed_two_bit_.empty() ? owned_two_bit_.view() : borrowed_two_bit_;
+  }
+
+  // The weights as a PackedMatrix, whatever the layout: a copy (rebuilt from TwoBit or from
+  // the int4 kernels' layout when the Dense243 bytes were not kept).
   PackedMatrix packed_weights() const {
+    const TwoBitMatrixView two_bit = two_bit_weights();
+    if (!two_bit.empty()) return to_dense243(two_bit);
     const PackedMatrixView w = weights();
     if (w.empty()) return lut_.to_packed();
     PackedMatrix copy(w.rows(), w.cols(), w.granularity(), w.row_stride());
@@ -170,6 +233,7 @@ class BitLinear {
   // weights count nothing.
   std::size_t memory_bytes() const {
     std::size_t bytes = bias_.size() * sizeof(float) + owned_.weight_bytes() + owned_.scales().size() * sizeof(float);
+    bytes += owned_two_bit_.weight_bytes() + owned_two_bit_.scales().size() * sizeof(float);
     if (!lut_.empty()) bytes += lut_.weight_bytes() + lut_.scales().size() * sizeof(float);
     return bytes;
   }
@@ -224,7 +288,11 @@ class BitLinear {
       return;
     }
     const ActivationsView q{scratch.values.data(), x.rows, cols_, stride, scratch.scales.data()};
-    gemm(weights(), q, y, bias, options);
+    if (layout_ == WeightLayout::two_bit) {
+      gemm(two_bit_weights(), q, y, bias, options);
+    } else {
+      gemm(weights(), q, y, bias, options);
+    }
   }
 
   // The same on tightly packed vectors: x holds N * K floats; returns N * M floats.
@@ -239,12 +307,19 @@ class BitLinear {
   }
 
   // ---- Serialized form (docs/LAYERS.md) ------------------------------------------------------
-  // A 64-byte header, the bias (float32), zero bytes up to a 64-byte boundary, then the
-  // weights in their own serialized form (docs/FORMAT.md, section 5).
+  // A 64-byte header (version 3: with the weight layout), the bias (float32), zero bytes up to
+  // a 64-byte boundary, then the weights in their own serialized form, in the layer's layout
+  // (docs/FORMAT.md, section 5 for Dense243, T3 for TwoBit). deserialize restores the layout.
   std::vector<std::uint8_t> serialize() const {
     detail::require(!empty(), "BitLinear::serialize", "the layer is empty");
-    const PackedMatrix rebuilt = weights().empty() ? lut_.to_packed() : PackedMatrix();
-    const std::vector<std::uint8_t> matrix = trit::serialize(rebuilt.empty() ? weights() : rebuilt.view());
+    std::vector<std::uint8_t> matrix;
+    if (layout_ == WeightLayout::two_bit) {
+      const TwoBitMatrixView w = two_bit_weights();
+      matrix = w.empty() ? trit::serialize(to_two_bit(lut_.to_packed()).view()) : trit::serialize(w);
+    } else {
+      const PackedMatrix rebuilt = weights().empty() ? lut_.to_packed() : PackedMatrix();
+      matrix = trit::serialize(rebuilt.empty() ? weights() : rebuilt.view());
+    }
     std::uint64_t ratio_bits;
     std::memcpy(&ratio_bits, &config_.topk_ratio, sizeof ratio_bits);
     std::vector<std::uint8_t> blob = detail::BlobHeaderWriter(detail::layer_blob::kMagic, detail::layer_blob::kVersion)
@@ -253,6 +328,7 @@ class BitLinear {
                                          .u64(bias_.size())
                                          .u64(matrix.size())
                                          .u32(detail::layer_blob::kHeaderBytes)
+                                         .u32(static_cast<std::uint32_t>(layout_))
                                          .finish();
     for (float b : bias_) detail::put_le(blob, detail::float_bits(b), 4);
     blob.resize(detail::align_up(blob.size(), dense243::kAlignment), 0);
@@ -261,10 +337,11 @@ class BitLinear {
     return blob;
   }
 
-  // Rebuilds a layer from untrusted bytes (version 1 or 2). Throws format_error for a wrong
-  // magic or version, an unknown scheme, a top-K ratio outside (0, 1], a bias count that is
-  // neither 0 nor M, a non-finite bias, sizes that disagree with the blob, a checksum
-  // mismatch, or weights that trit::deserialize rejects.
+  // Rebuilds a layer from untrusted bytes (version 1, 2 or 3), in the layout it was saved in.
+  // Throws format_error for a wrong magic or version, an unknown scheme or weight layout, a
+  // top-K ratio outside (0, 1], a bias count that is neither 0 nor M, a non-finite bias, sizes
+  // that disagree with the blob, a checksum mismatch, or weights that trit::deserialize (or
+  // deserialize_two_bit, for the TwoBit layout) rejects.
   static BitLinear deserialize(const std::uint8_t* blob, std::size_t size) {
     constexpr const char* fn = "BitLinear::deserialize";
     detail::BlobHeaderReader header(blob, size, detail::layer_blob::kMagic, detail::layer_blob::kVersion, fn,
@@ -284,6 +361,10 @@ class BitLinear {
     const std::uint64_t header_bytes = header.u32();
     if (header_bytes != detail::layer_blob::kHeaderBytes) {
       detail::throw_format_error(fn, "header size ", header_bytes, " != 64");
+    }
+    const std::uint64_t layout = header.version() >= 3 ? header.u32() : 0;
+    if (layout > static_cast<std::uint32_t>(WeightLayout::two_bit)) {
+      detail::throw_format_error(fn, "unknown weight layout ", layout);
     }
     header.reserved_until(v1 ? detail::layer_blob::kHeaderBytes : detail::kBlobChecksumOffset);
     const std::size_t available = size - detail::layer_blob::kHeaderBytes;
@@ -312,13 +393,21 @@ class BitLinear {
       bias[m] = detail::bits_float(static_cast<std::uint32_t>(detail::get_le(blob + detail::layer_blob::kHeaderBytes + 4 * m, 4)));
       if (!std::isfinite(bias[m])) detail::throw_format_error(fn, "bias[", m, "] = ", bias[m], " is not finite");
     }
-    PackedMatrix weights = trit::deserialize(blob + weights_offset, weight_bytes);
-    if (bias_count != 0 && bias_count != weights.rows()) {
-      detail::throw_format_error(fn, "bias has ", bias_count, " values for ", weights.rows(), " outputs");
-    }
     ActivationConfig config;
     config.scheme = static_cast<ActivationScheme>(scheme);
     config.topk_ratio = ratio;
+    const auto check_bias_count = [&](std::size_t rows) {
+      if (bias_count != 0 && bias_count != rows) {
+        detail::throw_format_error(fn, "bias has ", bias_count, " values for ", rows, " outputs");
+      }
+    };
+    if (layout == static_cast<std::uint32_t>(WeightLayout::two_bit)) {
+      TwoBitMatrix weights = deserialize_two_bit(blob + weights_offset, weight_bytes);
+      check_bias_count(weights.rows());
+      return BitLinear(std::move(weights), std::move(bias), config);
+    }
+    PackedMatrix weights = trit::deserialize(blob + weights_offset, weight_bytes);
+    check_bias_count(weights.rows());
     return BitLinear(std::move(weights), std::move(bias), config);
   }
 
@@ -359,8 +448,11 @@ class BitLinear {
 
   std::size_t rows_ = 0;
   std::size_t cols_ = 0;
+  WeightLayout layout_ = WeightLayout::dense243;
   PackedMatrix owned_;
   PackedMatrixView borrowed_;
+  TwoBitMatrix owned_two_bit_;
+  TwoBitMatrixView borrowed_two_bit_;
   LutWeights lut_;
   std::vector<float> bias_;
   ActivationConfig config_;

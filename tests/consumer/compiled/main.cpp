@@ -42,6 +42,20 @@ int main() {
     trit::gemm_rows(packed, q, trit::matrix(ranged.data(), tokens, rows), bias.data(), 17, rows, isa);
     check(ranged == y_ref, "gemm_rows");
   }
+  // TwoBit weights take the same entry points, instantiated in trit_compiled too.
+  const trit::TwoBitMatrix two_bit = trit::to_two_bit(packed);
+  for (trit::Isa isa : trit::kAllIsas) {
+    if (!trit::isa_supported(isa)) continue;
+    trit::GemmOptions options;
+    options.isa = isa;
+    options.threads = 2;
+    trit::gemm(two_bit, q, trit::matrix(y.data(), tokens, rows), bias.data(), options);
+    check(y == y_ref, "TwoBit gemm");
+    std::vector<float> ranged(tokens * rows);
+    trit::gemm_rows(two_bit, q, trit::matrix(ranged.data(), tokens, rows), bias.data(), 0, 17, isa);
+    trit::gemm_rows(two_bit, q, trit::matrix(ranged.data(), tokens, rows), bias.data(), 17, rows, isa);
+    check(ranged == y_ref, "TwoBit gemm_rows");
+  }
   std::vector<float> y1(rows);
   trit::gemv(packed, q.row(0), q.scale(0), y1.data(), bias.data());
   check(std::vector<float>(y_ref.begin(), y_ref.begin() + static_cast<std::ptrdiff_t>(rows)) == y1, "gemv");
