@@ -7,6 +7,7 @@
 // on a 2B4T-shaped model with random weights built in memory:
 //   model/bitnet_2b4t/decode/lm_int8   one token, int8 LM head (per-row scales)
 //   model/bitnet_2b4t/decode/lm_f16    one token, fp16 LM head
+//   model/bitnet_2b4t/decode/lm_int8_two_bit   one token, int8 LM head, projections in TwoBit
 //   model/bitnet_2b4t/prefill128       a 128-token prompt as one batch
 #include <algorithm>
 #include <cmath>
@@ -136,6 +137,7 @@ bitnet::DenseMatrix random_f16_head(std::size_t rows, std::size_t cols) {
 
 struct WholeModel {
   std::unique_ptr<bitnet::Model> model;
+  std::unique_ptr<bitnet::Model> two_bit_model;  // the same weights, projections in TwoBit
   bitnet::DenseMatrix head_f16, head_int8;
   double ternary_weights = 0;
   // The int8 head against the fp16 one on the same hidden states.
@@ -158,7 +160,14 @@ struct WholeModel {
     model_options.threads = kModelThreads;
     model_options.max_context = kModelContext;
     model_options.profile = true;
+    bitnet::Weights two_bit = weights;
+    for (bitnet::LayerWeights& layer : two_bit.layers) {
+      for (trit::BitLinear* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
+        *p = p->with_layout(trit::WeightLayout::two_bit);
+      }
+    }
     model = std::make_unique<bitnet::Model>(config, std::move(weights), model_options);
+    two_bit_model = std::make_unique<bitnet::Model>(config, std::move(two_bit), model_options);
     compare_heads(config);
   }
 
@@ -196,9 +205,9 @@ void report_profile(benchmark::State& state, const bitnet::Profile& before, cons
   state.counters["other_ms"] = 1e3 * (after.other - before.other) / runs;
 }
 
-void run_whole_decode(benchmark::State& state, bool int8_head) {
+void run_whole_decode(benchmark::State& state, bool int8_head, bool two_bit = false) {
   WholeModel& w = whole_model();
-  bitnet::Model& model = *w.model;
+  bitnet::Model& model = two_bit ? *w.two_bit_model : *w.model;
   model.replace_lm_head(int8_head ? w.head_int8 : w.head_f16);
   model.reset();
   std::vector<float> logits(model.config().vocab);
@@ -223,7 +232,7 @@ void run_whole_decode(benchmark::State& state, bool int8_head) {
     state.counters["int8_head_top1_agreement"] = w.int8_top1_agreement;
   }
   state.SetLabel(std::string(trit::isa_name(trit::best_isa())) + ", t" + std::to_string(kModelThreads) + ", LM head " +
-                 (int8_head ? "int8" : "f16"));
+                 (int8_head ? "int8" : "f16") + (two_bit ? ", TwoBit" : ""));
 }
 
 void run_whole_prefill(benchmark::State& state) {
@@ -256,6 +265,8 @@ void register_model_rows() {
                                [](benchmark::State& state) { run_model_row(state, kPrefillTokens); });
   benchmark::RegisterBenchmark("model/bitnet_2b4t/decode/lm_int8", [](benchmark::State& state) { run_whole_decode(state, true); });
   benchmark::RegisterBenchmark("model/bitnet_2b4t/decode/lm_f16", [](benchmark::State& state) { run_whole_decode(state, false); });
+  benchmark::RegisterBenchmark("model/bitnet_2b4t/decode/lm_int8_two_bit",
+                               [](benchmark::State& state) { run_whole_decode(state, true, true); });
   benchmark::RegisterBenchmark("model/bitnet_2b4t/prefill128", [](benchmark::State& state) { run_whole_prefill(state); });
 }
 

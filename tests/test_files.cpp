@@ -372,6 +372,30 @@ TEST(FilesMap, AVersion2FileIsUsedInPlaceAndGivesTheReferenceProduct) {
   }
 }
 
+// ModelFile::open releases every checked tensor's pages; a released range must read back the
+// same bytes, and the product on a view into it must not change.
+TEST(FilesMap, ReleasedPagesReadBackUnchanged) {
+  TempDir dir;
+  const std::size_t rows = 300, cols = 2560, tokens = 2;
+  const trit::PackedMatrix packed = random_packed(rows, cols, ScaleGranularity::per_row, 13);
+  const std::string path = dir.file("released.d243");
+  trit::save(packed, path);
+  const trit::MappedMatrix mapped = trit::map_file(path);
+  const std::vector<std::uint8_t> before(mapped.file.data(), mapped.file.data() + mapped.file.size());
+  mapped.file.release_pages(0, mapped.file.size());
+  mapped.file.release_pages(4096 + 17, 3 * 4096);                          // not page-aligned
+  mapped.file.release_pages(mapped.file.size() - 10, 1000);                // past the end: clipped
+  mapped.file.release_pages(mapped.file.size() + 10, 1000);                // outside: nothing
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), mapped.file.data()));
+  const std::vector<float> x = random_floats(tokens * cols, 14);
+  const trit::QuantizedActivations q = trit::quantize_activations(trit::matrix<const float>(x.data(), tokens, cols));
+  std::vector<float> expected(tokens * rows), got(tokens * rows);
+  trit::ref::gemm_rows(packed, q, trit::matrix(expected.data(), tokens, rows), nullptr, 0, rows);
+  mapped.file.release_pages(0, mapped.file.size());
+  trit::gemm(mapped.view, q, trit::matrix(got.data(), tokens, rows));
+  EXPECT_EQ(got, expected);
+}
+
 TEST(FilesMap, AVersion1FileIsCopiedOnceAndGivesTheSameProduct) {
   // Version 1 rows follow the scales unaligned, so map_file copies them.
   TempDir dir;

@@ -17,7 +17,7 @@
 //
 //   bitnet_check MODEL.trit REFERENCE.safetensors [--min-cosine 0.9999] [--min-argmax 0.99]
 //                [--min-identical 0.5] [--min-cosine-after-tie 0.999] [--tie-distance 0.001]
-//                [--threads N] [--isa NAME] [--lm-head stored|f16|int8]
+//                [--threads N] [--isa NAME] [--lm-head stored|f16|int8] [--layout dense243|two_bit]
 // Exit status 0 when every bound holds, 1 when one does not, 2 for bad arguments.
 #include <trit/io.hpp>
 #include <trit/trit.hpp>
@@ -186,7 +186,7 @@ double parse_fraction(const char* text) {
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: bitnet_check MODEL.trit REFERENCE.safetensors [--min-cosine C] [--min-argmax F] [--min-identical F]\n"
-                         "                    [--threads N] [--isa NAME] [--lm-head stored|f16|int8]\n");
+                         "                    [--threads N] [--isa NAME] [--lm-head stored|f16|int8] [--layout dense243|two_bit]\n");
     return 2;
   }
   double min_cosine = 0.9999, min_argmax = 0.99, min_identical = 0.5, min_cosine_after_tie = 0.999, tie_distance = 0.001;
@@ -215,6 +215,8 @@ int main(int argc, char** argv) {
       options.isa = trit::parse_isa(value);
     } else if (arg == "--lm-head") {
       weight_options.lm_head_format = value;
+    } else if (arg == "--layout") {
+      weight_options.layout = value;
     } else {
       std::fprintf(stderr, "bitnet_check: unknown option %s\n", arg.c_str());
       return 2;
@@ -236,9 +238,11 @@ int main(int argc, char** argv) {
       };
     }
     bitnet::Model model(config, bitnet::load_weights(file, config, weight_options), options);
-    std::printf("model %s: %zu layers, hidden %zu, intermediate %zu, heads %zu/%zu, vocab %zu, path %s, LM head %s\n", argv[1],
-                config.layers, config.hidden, config.intermediate, config.heads, config.kv_heads, config.vocab,
-                trit::isa_name(trit::gemm_path(options.isa)), bitnet::format_name(model.weights().lm_head.format()));
+    const trit::WeightLayout layout = model.weights().layers.front().q.layout();
+    std::printf("model %s: %zu layers, hidden %zu, intermediate %zu, heads %zu/%zu, vocab %zu, path %s, weights %s, LM head %s\n",
+                argv[1], config.layers, config.hidden, config.intermediate, config.heads, config.kv_heads, config.vocab,
+                trit::isa_name(layout == trit::WeightLayout::two_bit ? trit::two_bit_path(options.isa) : trit::gemm_path(options.isa)),
+                trit::layout_name(layout), bitnet::format_name(model.weights().lm_head.format()));
 
     const std::size_t vocab = config.vocab;
     std::vector<float> logits(ref.prompt_length * vocab);

@@ -4,7 +4,8 @@
 // prompt and decode the output ids).
 //
 //   bitnet_generate MODEL.trit --prompt 128000,9906,1917 [-n 32] [--temperature 0.7 --top-k 40 --seed 1]
-//                   [--threads N] [--lm-head stored|f16|int8] [--activations int8|int4|a4.8|topk]
+//                   [--threads N] [--lm-head stored|f16|int8] [--layout dense243|two_bit]
+//                   [--activations int8|int4|a4.8|topk]
 //                   [--context N] [--isa NAME] [--profile]
 //   bitnet_generate --random 2b4t|tiny [...]   random weights of that shape, built in memory:
 //                                                speed and memory without a checkpoint
@@ -41,6 +42,7 @@ struct Arguments {
   bitnet::SamplingOptions sampling;
   unsigned threads = 0;
   std::string lm_head;
+  std::string layout;
   trit::ActivationConfig activations;
   std::size_t context = 0;
   trit::Isa isa = trit::Isa::automatic;
@@ -51,7 +53,8 @@ struct Arguments {
   std::fprintf(stderr,
                "bitnet_generate: %s\n"
                "usage: bitnet_generate MODEL.trit --prompt ID,ID,... [-n N] [--temperature T] [--top-k K] [--seed S]\n"
-               "                       [--threads N] [--lm-head stored|f16|int8] [--activations int8|int4|a4.8|topk]\n"
+               "                       [--threads N] [--lm-head stored|f16|int8] [--layout dense243|two_bit]\n"
+               "                       [--activations int8|int4|a4.8|topk]\n"
                "                       [--context N] [--isa NAME] [--profile]\n"
                "       bitnet_generate --random 2b4t|tiny [same options] [--save FILE]\n",
                why);
@@ -101,6 +104,8 @@ Arguments parse(int argc, char** argv) {
       a.threads = static_cast<unsigned>(parse_number(value(), "--threads"));
     } else if (arg == "--lm-head") {
       a.lm_head = value();
+    } else if (arg == "--layout") {
+      a.layout = value();
     } else if (arg == "--context") {
       a.context = parse_number(value(), "--context");
     } else if (arg == "--isa") {
@@ -173,7 +178,7 @@ int main(int argc, char** argv) {
     using clock = std::chrono::steady_clock;
     std::unique_ptr<trit::ModelFile> file;
     bitnet::Config config;
-    bitnet::WeightOptions weight_options{args.activations, args.lm_head};
+    bitnet::WeightOptions weight_options{args.activations, args.lm_head, args.layout};
     std::unique_ptr<bitnet::Model> model;
     bitnet::ModelOptions model_options;
     model_options.threads = args.threads;
@@ -199,8 +204,10 @@ int main(int argc, char** argv) {
     std::printf("model: %s: %zu layers, hidden %zu, intermediate %zu, %zu heads (%zu KV, dim %zu), vocab %zu\n",
                 args.random_shape.empty() ? args.model_path.c_str() : ("random " + args.random_shape).c_str(), config.layers,
                 config.hidden, config.intermediate, config.heads, config.kv_heads, config.head_dim, config.vocab);
-    std::printf("run: kernel path %s, %u threads, activations %s, LM head %s, context %zu\n", trit::isa_name(trit::gemm_path(args.isa)),
-                args.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : args.threads, trit::scheme_name(args.activations.scheme), bitnet::format_name(w.lm_head.format()),
+    const trit::WeightLayout layout = w.layers.front().q.layout();
+    std::printf("run: kernel path %s, %u threads, weights %s, activations %s, LM head %s, context %zu\n",
+                trit::isa_name(layout == trit::WeightLayout::two_bit ? trit::two_bit_path(args.isa) : trit::gemm_path(args.isa)),
+                args.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : args.threads, trit::layout_name(layout), trit::scheme_name(args.activations.scheme), bitnet::format_name(w.lm_head.format()),
                 model->context());
 
     std::vector<float> logits(config.vocab);
@@ -242,11 +249,14 @@ int main(int argc, char** argv) {
                     1e3 * p.projections, 1e3 * p.attention, 1e3 * p.lm_head, 1e3 * p.other);
       }
     }
-    const std::size_t weight_bytes = w.total_bytes();
-    const std::size_t expected = weight_bytes + model->kv_cache_bytes();
+    // A model in memory holds all its weights; a mapped one only the pages it reads (the
+    // embedding's rows in use, the LM head and projections it runs on), so compare with both.
+    const std::size_t all_weights = w.total_bytes(), read_weights = w.bytes_per_token(), kv = model->kv_cache_bytes();
     const std::size_t peak = peak_resident_bytes();
-    std::printf("peak memory: %.1f MiB resident; weights %.1f MiB + KV cache %.1f MiB = %.1f MiB (ratio %.3f)\n", mib(peak),
-                mib(weight_bytes), mib(model->kv_cache_bytes()), mib(expected), static_cast<double>(peak) / static_cast<double>(expected));
+    std::printf("peak memory: %.1f MiB resident; weights %.1f MiB (%.1f MiB read per token) + KV cache %.1f MiB: "
+                "peak / (all weights + KV) %.3f, peak / (weights read + KV) %.3f\n",
+                mib(peak), mib(all_weights), mib(read_weights), mib(kv), static_cast<double>(peak) / static_cast<double>(all_weights + kv),
+                static_cast<double>(peak) / static_cast<double>(read_weights + kv));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bitnet_generate: %s\n", e.what());

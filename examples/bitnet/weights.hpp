@@ -30,6 +30,14 @@ struct LayerWeights {
   trit::BitLinear q, k, v, o, gate, up, down;
 };
 
+// The bytes of weights (and scales) one forward of the layer reads, in whichever layout it
+// holds them: Dense243, TwoBit, or the int4 kernels' lookup-table layout.
+inline std::size_t projection_bytes(const trit::BitLinear& p) {
+  if (p.uses_int4_kernels()) return p.memory_bytes();
+  const std::size_t scales = p.weight_scales().size() * sizeof(float);
+  return scales + (p.layout() == trit::WeightLayout::two_bit ? p.two_bit_weights().weight_bytes() : p.weights().weight_bytes());
+}
+
 struct Weights {
   DenseMatrix embedding;  // vocab x hidden
   DenseMatrix lm_head;    // vocab x hidden (the embedding itself when tied and kept as stored)
@@ -42,7 +50,7 @@ struct Weights {
     std::size_t bytes = embedding.bytes() + (lm_head.data() == embedding.data() ? 0 : lm_head.bytes()) + final_norm.size() * sizeof(float);
     for (const LayerWeights& layer : layers) {
       for (const trit::BitLinear* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
-        bytes += p->weights().weight_bytes() + p->weight_scales().size() * sizeof(float);
+        bytes += projection_bytes(*p);
       }
       bytes += (layer.attn_norm.size() + layer.attn_sub_norm.size() + layer.ffn_norm.size() + layer.ffn_sub_norm.size()) * sizeof(float);
     }
@@ -54,7 +62,7 @@ struct Weights {
     std::size_t bytes = lm_head.bytes() + embedding.cols() * element_bytes(embedding.format());
     for (const LayerWeights& layer : layers) {
       for (const trit::BitLinear* p : {&layer.q, &layer.k, &layer.v, &layer.o, &layer.gate, &layer.up, &layer.down}) {
-        bytes += p->weights().weight_bytes();
+        bytes += projection_bytes(*p);
       }
     }
     return bytes;
@@ -65,6 +73,10 @@ struct WeightOptions {
   trit::ActivationConfig activations;  // the projections' activation scheme (int8 absmax: BitNet b1.58)
   // The LM head's format: empty keeps the file's (read in place), or "f16" / "int8" (converted).
   std::string lm_head_format;
+  // The projections' layout: empty keeps the file's (read in place), or "dense243" / "two_bit"
+  // (converted into memory: the model then owns a copy). Dense243 suits weights streamed from
+  // DRAM, TwoBit weights that sit in cache (trit::recommend_layout).
+  std::string layout;
 };
 
 // Tensor names: Hugging Face's (model.layers.N.self_attn.q_proj.weight) or GGUF's (blk.N.attn_q.weight).
@@ -105,14 +117,29 @@ inline std::vector<float> float_vector(const trit::ModelContents& file, const st
   return out;
 }
 
-inline trit::BitLinear projection(const trit::ModelContents& file, const std::string& name, std::size_t rows, std::size_t cols,
-                                  const trit::ActivationConfig& activations) {
-  const trit::PackedMatrixView w = file.matrix(name);
-  if (w.rows() != rows || w.cols() != cols) {
-    throw std::invalid_argument("bitnet: \"" + name + "\" is " + std::to_string(w.rows()) + "x" + std::to_string(w.cols()) +
-                                ", the config says " + std::to_string(rows) + "x" + std::to_string(cols));
+inline trit::BitLinear with_layout(trit::BitLinear layer, const std::string& layout) {
+  if (layout.empty()) return layer;
+  if (layout != "dense243" && layout != "two_bit") throw std::invalid_argument("bitnet: layout \"" + layout + "\" is not dense243 or two_bit");
+  const trit::WeightLayout wanted = layout == "two_bit" ? trit::WeightLayout::two_bit : trit::WeightLayout::dense243;
+  return layer.layout() == wanted ? layer : layer.with_layout(wanted);
+}
+
+// A projection borrowing its weights (Dense243 or TwoBit, as the file holds them).
+inline trit::BitLinear projection(const trit::ModelFile& model, const std::string& name, std::size_t rows, std::size_t cols,
+                                  const WeightOptions& options) {
+  const trit::ModelContents& file = model.contents();
+  const trit::ModelTensor* tensor = file.find_tensor(name);
+  if (tensor == nullptr) throw std::invalid_argument("bitnet: the model file has no tensor \"" + name + "\"");
+  trit::BitLinear layer = tensor->is_two_bit_matrix() ? trit::BitLinear(file.two_bit_matrix(name), {}, options.activations)
+                                                      : trit::BitLinear(file.matrix(name), {}, options.activations);
+  if (layer.out_features() != rows || layer.in_features() != cols) {
+    throw std::invalid_argument("bitnet: \"" + name + "\" is " + std::to_string(layer.out_features()) + "x" +
+                                std::to_string(layer.in_features()) + ", the config says " + std::to_string(rows) + "x" + std::to_string(cols));
   }
-  return trit::BitLinear(w, {}, activations);
+  if (options.layout.empty() || options.layout == trit::layout_name(layer.layout())) return layer;
+  trit::BitLinear converted = with_layout(std::move(layer), options.layout);
+  model.mapping().release_pages(tensor->offset, tensor->bytes);  // the file's copy is not read again
+  return converted;
 }
 
 // `stored` borrows a file mapping; the converted pages leave the resident set.
@@ -144,20 +171,20 @@ inline Weights load_weights(const trit::ModelFile& model, const Config& config, 
   }
   w.final_norm = detail::float_vector(file, names.final_norm(), config.hidden, false);
   const std::size_t h = config.hidden, q = config.q_dim(), kv = config.kv_dim(), f = config.intermediate;
-  const trit::ActivationConfig& a = options.activations;
+  const WeightOptions& a = options;
   for (std::size_t i = 0; i < config.layers; ++i) {
     LayerWeights layer;
     layer.attn_norm = detail::float_vector(file, names.layer(i, "input_layernorm", "attn_norm"), h, false);
     layer.attn_sub_norm = detail::float_vector(file, names.layer(i, "self_attn.attn_sub_norm", "attn_sub_norm"), q, true);
     layer.ffn_norm = detail::float_vector(file, names.layer(i, "post_attention_layernorm", "ffn_norm"), h, false);
     layer.ffn_sub_norm = detail::float_vector(file, names.layer(i, "mlp.ffn_sub_norm", "ffn_sub_norm"), f, true);
-    layer.q = detail::projection(file, names.layer(i, "self_attn.q_proj", "attn_q"), q, h, a);
-    layer.k = detail::projection(file, names.layer(i, "self_attn.k_proj", "attn_k"), kv, h, a);
-    layer.v = detail::projection(file, names.layer(i, "self_attn.v_proj", "attn_v"), kv, h, a);
-    layer.o = detail::projection(file, names.layer(i, "self_attn.o_proj", "attn_output"), h, q, a);
-    layer.gate = detail::projection(file, names.layer(i, "mlp.gate_proj", "ffn_gate"), f, h, a);
-    layer.up = detail::projection(file, names.layer(i, "mlp.up_proj", "ffn_up"), f, h, a);
-    layer.down = detail::projection(file, names.layer(i, "mlp.down_proj", "ffn_down"), h, f, a);
+    layer.q = detail::projection(model, names.layer(i, "self_attn.q_proj", "attn_q"), q, h, a);
+    layer.k = detail::projection(model, names.layer(i, "self_attn.k_proj", "attn_k"), kv, h, a);
+    layer.v = detail::projection(model, names.layer(i, "self_attn.v_proj", "attn_v"), kv, h, a);
+    layer.o = detail::projection(model, names.layer(i, "self_attn.o_proj", "attn_output"), h, q, a);
+    layer.gate = detail::projection(model, names.layer(i, "mlp.gate_proj", "ffn_gate"), f, h, a);
+    layer.up = detail::projection(model, names.layer(i, "mlp.up_proj", "ffn_up"), f, h, a);
+    layer.down = detail::projection(model, names.layer(i, "mlp.down_proj", "ffn_down"), h, f, a);
     w.layers.push_back(std::move(layer));
   }
   return w;
@@ -217,13 +244,16 @@ inline Weights random_weights(const Config& config, std::uint32_t seed, const We
     layer.attn_sub_norm.assign(q, 1.0f);
     layer.ffn_norm.assign(h, 1.0f);
     layer.ffn_sub_norm.assign(f, 1.0f);
-    layer.q = trit::BitLinear(detail::random_packed(q, h, rng), {}, a);
-    layer.k = trit::BitLinear(detail::random_packed(kv, h, rng), {}, a);
-    layer.v = trit::BitLinear(detail::random_packed(kv, h, rng), {}, a);
-    layer.o = trit::BitLinear(detail::random_packed(h, q, rng), {}, a);
-    layer.gate = trit::BitLinear(detail::random_packed(f, h, rng), {}, a);
-    layer.up = trit::BitLinear(detail::random_packed(f, h, rng), {}, a);
-    layer.down = trit::BitLinear(detail::random_packed(h, f, rng), {}, a);
+    const auto random = [&](std::size_t rows, std::size_t cols) {
+      return detail::with_layout(trit::BitLinear(detail::random_packed(rows, cols, rng), {}, a), options.layout);
+    };
+    layer.q = random(q, h);
+    layer.k = random(kv, h);
+    layer.v = random(kv, h);
+    layer.o = random(h, q);
+    layer.gate = random(f, h);
+    layer.up = random(f, h);
+    layer.down = random(h, f);
     w.layers.push_back(std::move(layer));
   }
   return w;
@@ -264,13 +294,20 @@ inline void write_model_file(const Weights& w, const Config& c, const std::strin
     add_vector(names.layer(i, "self_attn.attn_sub_norm", "attn_sub_norm"), l.attn_sub_norm);
     add_vector(names.layer(i, "post_attention_layernorm", "ffn_norm"), l.ffn_norm);
     add_vector(names.layer(i, "mlp.ffn_sub_norm", "ffn_sub_norm"), l.ffn_sub_norm);
-    out.add_matrix(names.layer(i, "self_attn.q_proj", "attn_q"), l.q.weights());
-    out.add_matrix(names.layer(i, "self_attn.k_proj", "attn_k"), l.k.weights());
-    out.add_matrix(names.layer(i, "self_attn.v_proj", "attn_v"), l.v.weights());
-    out.add_matrix(names.layer(i, "self_attn.o_proj", "attn_output"), l.o.weights());
-    out.add_matrix(names.layer(i, "mlp.gate_proj", "ffn_gate"), l.gate.weights());
-    out.add_matrix(names.layer(i, "mlp.up_proj", "ffn_up"), l.up.weights());
-    out.add_matrix(names.layer(i, "mlp.down_proj", "ffn_down"), l.down.weights());
+    const auto add_projection = [&](const std::string& name, const trit::BitLinear& p) {
+      if (p.layout() == trit::WeightLayout::two_bit) {
+        out.add_matrix(name, p.two_bit_weights());
+      } else {
+        out.add_matrix(name, p.weights());
+      }
+    };
+    add_projection(names.layer(i, "self_attn.q_proj", "attn_q"), l.q);
+    add_projection(names.layer(i, "self_attn.k_proj", "attn_k"), l.k);
+    add_projection(names.layer(i, "self_attn.v_proj", "attn_v"), l.v);
+    add_projection(names.layer(i, "self_attn.o_proj", "attn_output"), l.o);
+    add_projection(names.layer(i, "mlp.gate_proj", "ffn_gate"), l.gate);
+    add_projection(names.layer(i, "mlp.up_proj", "ffn_up"), l.up);
+    add_projection(names.layer(i, "mlp.down_proj", "ffn_down"), l.down);
   }
   out.write(path);
 }

@@ -4,6 +4,7 @@
 // failure or a crash at any point leaves the previous file intact.
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -114,6 +115,25 @@ class MappedFile {
   const std::uint8_t* data() const { return data_; }
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Lets the whole pages inside [offset, offset + bytes) leave the process's resident set:
+  // they stay in the page cache and come back, unchanged, on the next read. A loader that has
+  // checked a large file calls it so that checking does not leave the whole file resident.
+  // Only a hint: nothing happens where the file was read into memory instead of mapped.
+  void release_pages(std::size_t offset, std::size_t bytes) const noexcept {
+#if TRIT_HAS_POSIX_FILES
+    if (data_ == nullptr || offset >= size_) return;
+    bytes = std::min(bytes, size_ - offset);
+    const long page_size = ::sysconf(_SC_PAGESIZE);
+    if (page_size <= 0) return;
+    const auto page = static_cast<std::uintptr_t>(page_size);
+    const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(data_ + offset) + page - 1) / page * page;
+    const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(data_ + offset + bytes) / page * page;
+    // The mapping is private and read-only, so dropping its pages loses nothing.
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+    (void)offset, (void)bytes;
+#endif
+  }
   // Whether p lies inside the mapping (tests use it to show that nothing was copied).
   bool contains(const void* p) const {
     const auto* byte = static_cast<const std::uint8_t*>(p);

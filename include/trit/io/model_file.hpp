@@ -84,7 +84,10 @@ class ModelContents {
   // Checks everything: header, index checksum, metadata, table, every tensor's bounds,
   // alignment and checksum, and every matrix blob (check_matrix_blob, check_two_bit_blob). `data` must be 64-byte
   // aligned (a mapping is) so that the matrix views are usable in place.
-  static ModelContents parse(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  // `checked`, when given, is called with each tensor's offset and size once the tensor has
+  // passed every check (ModelFile::open releases those pages from the resident set).
+  static ModelContents parse(const std::uint8_t* data, std::size_t size, const std::string& source,
+                             const std::function<void(std::size_t offset, std::size_t bytes)>& checked = {}) {
     constexpr const char* fn = "ModelFile";
     detail::ByteCursor in(data, size, fn, source);
     if (size < model_file::kHeaderBytes) in.fail("file of ", size, " bytes is shorter than the 64-byte header");
@@ -164,6 +167,7 @@ class ModelContents {
         const detail::TensorExtent extent = detail::tensor_extent(type, fastest_first, fn, source + ": tensor \"" + tensor.name + "\"");
         if (extent.bytes != tensor.bytes) table.fail("tensor \"", tensor.name, "\": ", tensor.bytes, " bytes, its type and shape need ", extent.bytes);
       }
+      if (checked) checked(tensor.offset, tensor.bytes);
       out.tensors_.push_back(std::move(tensor));
     }
     return out;
@@ -204,7 +208,11 @@ class ModelFile {
   static ModelFile open(const std::string& path) {
     ModelFile file;
     file.file_ = MappedFile::open(path);
-    file.contents_ = ModelContents::parse(file.file_.data(), file.file_.size(), path);
+    // Checking reads every byte; releasing each tensor's pages once checked keeps a model of
+    // many GB from becoming resident all at once: pages return as the model reads them.
+    const MappedFile& mapping = file.file_;
+    file.contents_ = ModelContents::parse(mapping.data(), mapping.size(), path,
+                                          [&mapping](std::size_t offset, std::size_t bytes) { mapping.release_pages(offset, bytes); });
     return file;
   }
   const ModelContents& contents() const { return contents_; }
