@@ -43,7 +43,10 @@ def load_rows(benchmarks):
     rows = {}
     singles = {}
     counter_keys = ("GOPS", "GBps", "weight_GBps", "bits_per_weight", "frac_of_limit", "tokens_per_s",
-                    "ms_per_token", "best_pass_GBps", "best_pass_GOPS", "G_instructions_per_s")
+                    "ms_per_token", "best_pass_GBps", "best_pass_GOPS", "G_instructions_per_s",
+                    # The whole-model rows (model_rows.cpp).
+                    "MB_per_token", "projections_ms", "attention_ms", "lm_head_ms", "other_ms",
+                    "int8_head_min_cosine", "int8_head_top1_agreement")
     for entry in benchmarks:
         # The DRAM probe's read strategies, one counter each (GBps_8s_pf: 8 streams, prefetch).
         counter_keys += tuple(k for k in entry if STRATEGY_COUNTER.match(k) and k not in counter_keys)
@@ -163,11 +166,15 @@ def build_markdown(data, command, seconds):
         lines.append("")
         whole = [row for row in model if row.name.startswith("model/")]
         if whole:
-            lines.append("| whole-model row | MB read/token | projections ms/token | attention ms/token | LM head ms/token | other ms/token |")
-            lines.append("|---|---:|---:|---:|---:|---:|")
+            lines.append("| whole-model row | MB read/token | projections ms/token | attention ms/token | LM head ms/token | "
+                         "other ms/token | int8 head vs fp16: min cosine, top-1 agreement |")
+            lines.append("|---|---:|---:|---:|---:|---:|---:|")
             for row in whole:
+                agreement = (f"{row.counter('int8_head_min_cosine'):.6f}, {row.counter('int8_head_top1_agreement'):.3f}"
+                             if row.counter("int8_head_min_cosine") is not None else "-")
                 lines.append(f"| {row.name} | {fmt(row.counter('MB_per_token'))} | {fmt(row.counter('projections_ms'))} | "
-                             f"{fmt(row.counter('attention_ms'))} | {fmt(row.counter('lm_head_ms'))} | {fmt(row.counter('other_ms'))} |")
+                             f"{fmt(row.counter('attention_ms'))} | {fmt(row.counter('lm_head_ms'))} | {fmt(row.counter('other_ms'))} | "
+                             f"{agreement} |")
             lines.append("")
 
     # Kernel rows, baselines beside trit's.
@@ -301,6 +308,19 @@ def targets_markdown(rows, kernels, best, best_int4=None):
             int8 = paths.get(best)
             ratio = int8.time_ns / int4.time_ns if int4 and int8 and int4.time_ns else None
             add(f"hot GEMV {m}x{k} t{t}: int8 time ÷ int4 time ≥ 1.5", ratio, 1.5)
+    # The TwoBit layout (two_bit_rows.cpp): hot GEMV against the int8 peak, hot GEMM against
+    # Dense243's rows of the same run.
+    def layout_row(layout, op, m, k, n, t, temp):
+        return rows.get(f"layout/{layout}/{op}/{m}x{k}/n{n}/{best}/t{t}/{temp}")
+    for m, k in ((6912, 2560), (2560, 2560)):
+        for t in (1, 2):
+            row = layout_row("two_bit", "gemv", m, k, 1, t, "hot")
+            add(f"TwoBit hot GEMV {m}x{k} t{t} ≥ 0.28 × probe/int8_dot_peak/t{t}", row.counter("frac_of_limit") if row else None, 0.28)
+    for n in (8, 32):
+        for t in (1, 2):
+            two, dense = layout_row("two_bit", "gemm", 6912, 2560, n, t, "hot"), layout_row("dense243", "gemm", 6912, 2560, n, t, "hot")
+            ratio = dense.time_ns / two.time_ns if two and dense and two.time_ns else None
+            add(f"TwoBit hot GEMM 6912x2560 N={n} t{t}: Dense243 time ÷ TwoBit time ≥ 1.2", ratio, 1.2)
     # A filtered run measures few of the targets: one line for the rest, not a row each.
     measured = len(out) - 2
     if measured == 0:
