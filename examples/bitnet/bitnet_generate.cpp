@@ -206,7 +206,9 @@ int main(int argc, char** argv) {
                 config.hidden, config.intermediate, config.heads, config.kv_heads, config.head_dim, config.vocab);
     const trit::WeightLayout layout = w.layers.front().q.layout();
     std::printf("run: kernel path %s, %u threads, weights %s, activations %s, LM head %s, context %zu\n",
-                trit::isa_name(layout == trit::WeightLayout::two_bit ? trit::two_bit_path(args.isa) : trit::gemm_path(args.isa)),
+                trit::isa_name(w.layers.front().q.uses_int4_kernels() ? trit::gemm_int4_path(args.isa)
+                               : layout == trit::WeightLayout::two_bit ? trit::two_bit_path(args.isa)
+                                                                       : trit::gemm_path(args.isa)),
                 args.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : args.threads, trit::layout_name(layout), trit::scheme_name(args.activations.scheme), bitnet::format_name(w.lm_head.format()),
                 model->context());
 
