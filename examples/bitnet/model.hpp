@@ -58,6 +58,8 @@ struct ModelOptions {
   std::function<void(std::size_t layer, InputSite site, const float* input, std::size_t count, std::size_t width)> observe_input;
 };
 
+// One sequence with its KV cache. forward is not reentrant: run one call at a time per Model
+// (several Models may share one Weights' borrowed views and run concurrently).
 class Model {
  public:
   Model(Config config, Weights weights, const ModelOptions& options = {})
