@@ -19,8 +19,16 @@ if ! "$venv/bin/python" -c 'import gguf, safetensors, numpy' 2>/dev/null; then
 fi
 
 echo "=== io: configure and build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTRIT_BUILD_TESTS=ON -DTRIT_BUILD_TOOLS=ON \
-  -DTRIT_BUILD_BENCHMARKS=OFF -DTRIT_BUILD_EXAMPLES=OFF -DTRIT_IO_PYTHON="$venv/bin/python" >/dev/null
+# The release stage's build when it is there (test.sh runs that stage first: its io tests and
+# tools are built already and only the fixture Python is added), else a build of its own.
+if [ -z "${TRIT_IO_BUILD_DIR:-}" ] && [ -f "$root/build/release/CMakeCache.txt" ]; then
+  build="$root/build/release"
+  cmake -S "$root" -B "$build" -DTRIT_IO_PYTHON="$venv/bin/python" >/dev/null
+else
+  build=${TRIT_IO_BUILD_DIR:-$build}
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTRIT_BUILD_TESTS=ON -DTRIT_BUILD_TOOLS=ON \
+    -DTRIT_BUILD_BENCHMARKS=OFF -DTRIT_BUILD_EXAMPLES=OFF -DTRIT_IO_PYTHON="$venv/bin/python" >/dev/null
+fi
 cmake --build "$build" -j "$jobs" --target trit_io_tests trit-convert trit-inspect
 echo "=== io: ctest"
 (cd "$build" && ctest --output-on-failure -j "$jobs" -R '^io\.')
