@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds trit's libFuzzer targets (tests/fuzz/fuzz_*.cpp) with clang, AddressSanitizer and
-# UndefinedBehaviorSanitizer, and runs each for TRIT_FUZZ_SECONDS (default 60) seconds on a
+# UndefinedBehaviorSanitizer, and runs each for TRIT_FUZZ_SECONDS (default 50) seconds on a
 # copy of its seed corpus (tests/fuzz/seeds/<target>, left unchanged), TRIT_FUZZ_JOBS (default
 # 2) targets at a time. Prints the executions and coverage of every target; fails on any
 # crash, sanitizer report, invariant violation or timeout, whose input it keeps in
@@ -15,7 +15,7 @@ ensure_packages cmake make clang libxsimd-dev
 clang_major=$(clang++ -dumpversion | cut -d. -f1)
 ensure_packages "libclang-rt-${clang_major}-dev"
 
-seconds=${TRIT_FUZZ_SECONDS:-60}
+seconds=${TRIT_FUZZ_SECONDS:-50}
 max_len=${TRIT_FUZZ_MAX_LEN:-4096}
 parallel=${TRIT_FUZZ_JOBS:-2}
 build=${TRIT_FUZZ_BUILD_DIR:-"$root/build/fuzz"}

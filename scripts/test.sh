@@ -7,7 +7,7 @@
 #   5. the CUDA path built with nvcc (its GPU tests skip without a GPU);
 #   6. io: checkpoint readers and tools on fixtures from the upstream writers (scripts/test-io.sh);
 #   7. the Python package (python/) in a virtual environment, with its pytest suite;
-#   8. every libFuzzer target (tests/fuzz/) for 60 s under ASan + UBSan (clang);
+#   8. every libFuzzer target (tests/fuzz/) for 50 s under ASan + UBSan (clang);
 #   9. the concurrency tests under ThreadSanitizer.
 # Set TRIT_TEST_STAGES to a subset (e.g. "release asan") to run fewer.
 set -euo pipefail
