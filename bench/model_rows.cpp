@@ -110,14 +110,6 @@ void run_model_row(benchmark::State& state, std::size_t tokens) {
 
 constexpr std::size_t kModelContext = 512;
 
-bitnet::Config bitnet_2b4t_config() {
-  bitnet::Config c;
-  c.vocab = 128256, c.hidden = kHidden, c.intermediate = kIntermediate, c.layers = kLayers;
-  c.heads = 20, c.kv_heads = 5, c.head_dim = 128, c.max_positions = kModelContext;
-  c.rms_norm_eps = 1e-5f, c.rope_theta = 500000.0f;
-  return c;
-}
-
 // An fp16 LM head with every row distinct: random signs, exponents and mantissas, magnitudes
 // in [1/16, 1). Drawn as bits so that 328 M values take a moment.
 bitnet::DenseMatrix random_f16_head(std::size_t rows, std::size_t cols) {
@@ -144,7 +136,7 @@ struct WholeModel {
   double int8_min_cosine = 1, int8_top1_agreement = 1;
 
   WholeModel() {
-    const bitnet::Config config = bitnet_2b4t_config();
+    const bitnet::Config config = bitnet::bitnet_2b4t_shape(kModelContext);
     bitnet::WeightOptions options;
     options.lm_head_format = "f16";
     bitnet::Weights weights = bitnet::random_weights(config, 7, options);

@@ -154,15 +154,12 @@ std::size_t peak_resident_bytes() {
 }
 
 bitnet::Config random_config(const std::string& shape) {
+  constexpr std::size_t kMaxPositions = 4096;
+  if (shape == "2b4t") return bitnet::bitnet_2b4t_shape(kMaxPositions);
+  if (shape != "tiny") usage(("unknown --random shape " + shape).c_str());
   bitnet::Config c;
-  if (shape == "2b4t") {
-    c.vocab = 128256, c.hidden = 2560, c.intermediate = 6912, c.layers = 30, c.heads = 20, c.kv_heads = 5, c.head_dim = 128;
-  } else if (shape == "tiny") {
-    c.vocab = 512, c.hidden = 128, c.intermediate = 344, c.layers = 2, c.heads = 4, c.kv_heads = 1, c.head_dim = 32;
-  } else {
-    usage(("unknown --random shape " + shape).c_str());
-  }
-  c.max_positions = 4096;
+  c.vocab = 512, c.hidden = 128, c.intermediate = 344, c.layers = 2, c.heads = 4, c.kv_heads = 1, c.head_dim = 32;
+  c.max_positions = kMaxPositions;
   c.rms_norm_eps = 1e-5f;
   c.rope_theta = 500000.0f;
   return c;

@@ -45,6 +45,16 @@ struct Config {
   }
 };
 
+// The shape of microsoft/bitnet-b1.58-2B-4T (its config.json), for models with random weights.
+inline Config bitnet_2b4t_shape(std::size_t max_positions) {
+  Config c;
+  c.vocab = 128256, c.hidden = 2560, c.intermediate = 6912, c.layers = 30, c.heads = 20, c.kv_heads = 5, c.head_dim = 128;
+  c.max_positions = max_positions;
+  c.rms_norm_eps = 1e-5f;
+  c.rope_theta = 500000.0f;
+  return c;
+}
+
 namespace detail {
 
 inline const trit::JsonValue& member(const trit::JsonValue& object, const char* key) {

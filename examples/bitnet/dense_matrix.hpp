@@ -8,6 +8,7 @@
 //           quantized per token to int8 (trit's int8 absmax) and the product is exact int32
 #pragma once
 
+#include <trit/detail/half.hpp>
 #include <trit/io.hpp>
 #include <trit/trit.hpp>
 
@@ -54,55 +55,10 @@ inline std::size_t element_bytes(DenseFormat format) {
 
 namespace detail {
 
-inline float bf16_to_float(std::uint16_t b) {
-  const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-inline float f16_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exponent = (h >> 10) & 0x1fu;
-  const std::uint32_t mantissa = h & 0x3ffu;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);  // zero or subnormal
-  } else if (exponent == 31) {
-    magnitude = mantissa == 0 ? INFINITY : NAN;
-  } else {
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400u), static_cast<int>(exponent) - 25);
-  }
-  std::uint32_t bits;
-  std::memcpy(&bits, &magnitude, 4);
-  bits |= sign;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// Round to nearest even, as a conversion to fp16 does; values beyond fp16's range become inf.
-inline std::uint16_t float_to_f16(float f) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  const std::uint16_t sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
-  const float a = std::fabs(f);
-  if (std::isnan(f)) return static_cast<std::uint16_t>(sign | 0x7e00u);
-  if (a >= 65520.0f) return static_cast<std::uint16_t>(sign | 0x7c00u);
-  if (a < 6.103515625e-05f) {  // subnormal: a multiple of 2^-24
-    return static_cast<std::uint16_t>(sign | static_cast<std::uint16_t>(std::nearbyint(a * 16777216.0f)));
-  }
-  int exponent;
-  const float fraction = std::frexp(a, &exponent);  // a = fraction * 2^exponent, fraction in [0.5, 1)
-  std::uint32_t mantissa = static_cast<std::uint32_t>(std::nearbyint(fraction * 2048.0f));  // 11 bits with the hidden one
-  if (mantissa == 2048) {
-    mantissa = 1024;
-    ++exponent;
-  }
-  const std::uint32_t biased = static_cast<std::uint32_t>(exponent - 1 + 15);
-  if (biased >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);
-  return static_cast<std::uint16_t>(sign | (biased << 10) | (mantissa & 0x3ffu));
-}
+// fp16 and bf16 conversions: trit's own (exact; float to fp16 rounds to nearest even).
+using trit::detail::bf16_to_float;
+using trit::detail::float_to_half;
+using trit::detail::half_to_float;
 
 // Tells the kernel that the whole pages within [p, p + n) of a read-only file mapping are not
 // needed for now: they leave the process's resident set (and come back from the file if read
@@ -138,7 +94,7 @@ inline void dot_rows_scalar(DenseFormat format, const std::uint8_t* data, std::s
       } else {
         std::uint16_t h;
         std::memcpy(&h, row + 2 * k, 2);
-        w = format == DenseFormat::f16 ? f16_to_float(h) : bf16_to_float(h);
+        w = format == DenseFormat::f16 ? half_to_float(h) : bf16_to_float(h);
       }
       acc += w * x[k];
     }
@@ -320,7 +276,7 @@ class DenseMatrix {
       }
     } else if (format_ == DenseFormat::f16) {
       for (std::size_t k = 0; k < cols_; ++k) {
-        const std::uint16_t h = detail::float_to_f16(values[k]);
+        const std::uint16_t h = detail::float_to_half(values[k]);
         std::memcpy(out + 2 * k, &h, 2);
       }
     } else if (format_ == DenseFormat::f32) {
@@ -353,7 +309,7 @@ class DenseMatrix {
         case DenseFormat::f16: {
           std::uint16_t h;
           std::memcpy(&h, in + 2 * k, 2);
-          out[k] = detail::f16_to_float(h);
+          out[k] = detail::half_to_float(h);
           break;
         }
         case DenseFormat::bf16: {

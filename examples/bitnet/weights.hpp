@@ -105,13 +105,8 @@ inline std::vector<float> float_vector(const trit::ModelContents& file, const st
   }
   std::vector<float> out(size);
   for (std::size_t i = 0; i < size; ++i) {
-    std::uint16_t h = 0;
-    switch (tensor->type) {
-      case trit::TensorType::f32: std::memcpy(&out[i], tensor->data + 4 * i, 4); break;
-      case trit::TensorType::f16: std::memcpy(&h, tensor->data + 2 * i, 2); out[i] = f16_to_float(h); break;
-      case trit::TensorType::bf16: std::memcpy(&h, tensor->data + 2 * i, 2); out[i] = bf16_to_float(h); break;
-      default:
-        throw std::invalid_argument("bitnet: tensor \"" + name + "\" is " + trit::tensor_type_name(tensor->type) + ", expected a float type");
+    if (!trit::detail::read_float_element(tensor->type, tensor->data, i, &out[i])) {
+      throw std::invalid_argument("bitnet: tensor \"" + name + "\" is " + trit::tensor_type_name(tensor->type) + ", expected a float type");
     }
   }
   return out;
